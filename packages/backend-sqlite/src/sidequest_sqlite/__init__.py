@@ -1,0 +1,1 @@
+"""SQLite backend for sidequest."""

@@ -1,0 +1,133 @@
+"""Helpers shared by backend implementations (re-exported by ``sidequest.backend``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import ConfigurationError
+from ._records import ErrorRecord, JobRecord, JobState
+
+WORKER_LOST = "worker_lost"
+"""The error type recorded when a running job's lease expired (its worker died or stalled)."""
+WORKER_LOST_MESSAGE = "the worker running this job stopped renewing its lease (crashed, killed or stalled)"
+QUEUE_ORDER_COLUMNS = frozenset({"name", "priority", "concurrency", "state"})
+MAX_LIST_LIMIT = 1000
+_SPAN = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": ("minute", 60), "h": ("hour", 3600), "d": ("day", 86400)}
+
+
+def check_concurrency(concurrency: int) -> None:
+    """Refuse a queue concurrency below 1."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError("Concurrency must be at least 1")
+
+
+def check_order(order_by: str) -> None:
+    """Refuse a queue sort column outside the allow-list."""
+    if order_by not in QUEUE_ORDER_COLUMNS:
+        allowed = ", ".join(sorted(QUEUE_ORDER_COLUMNS))
+        raise ConfigurationError(f"cannot order queues by {order_by!r}; use one of {allowed}")
+
+
+def clamp_limit(limit: int) -> int:
+    """A list page holds 1 to 1,000 jobs."""
+    return max(1, min(int(limit), MAX_LIST_LIMIT))
+
+
+def parse_span(span: str) -> tuple[int, str, int]:
+    """``"12m"`` → ``(12, "minute", 60)``; anything else raises ``ConfigurationError``."""
+    match = _SPAN.match(span or "")
+    if not match or int(match.group(1)) < 1:
+        raise ConfigurationError(
+            f"Invalid time range format {span!r}. Use format like '12m', '12h', or '12d'"
+        )
+    unit, seconds = _UNITS[match.group(2)]
+    return int(match.group(1)), unit, seconds
+
+
+def truncate_to(moment: datetime, unit: str) -> datetime:
+    """Start of the UTC minute/hour/day holding ``moment``."""
+    t = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    if unit in ("hour", "day"):
+        t = t.replace(minute=0)
+    if unit == "day":
+        t = t.replace(hour=0)
+    return t
+
+
+def bucket_starts(now: datetime, span: str) -> list[datetime]:
+    """The bucket starts for ``span``, oldest first, the last one holding ``now``."""
+    count, unit, seconds = parse_span(span)
+    last = truncate_to(now, unit)
+    return [last - timedelta(seconds=seconds * (count - 1 - k)) for k in range(count)]
+
+
+def is_pattern(value: str) -> bool:
+    """Filter values containing ``%`` are LIKE patterns."""
+    return "%" in value
+
+
+def like_pattern(value: str) -> str:
+    """Our pattern (only ``%`` is a wildcard) as SQL LIKE text for ``ESCAPE '\\'``."""
+    return value.replace("\\", "\\\\").replace("_", "\\_")
+
+
+def like_matches(pattern: str, value: str) -> bool:
+    """Python evaluation of a filter value against ``value`` (exact unless it has ``%``)."""
+    if not is_pattern(pattern):
+        return pattern == value
+    regex = ".*".join(re.escape(part) for part in pattern.split("%"))
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def search_text(value: str) -> str:
+    """A free-text search term as a case-insensitive LIKE ``%term%`` (escaped)."""
+    escaped = value.lower().replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return f"%{escaped}%"
+
+
+def latest_timestamp(job: JobRecord) -> datetime:
+    """The timestamp that places a job in time for counts and charts."""
+    return (
+        job.completed_at
+        or job.failed_at
+        or job.canceled_at
+        or job.attempted_at
+        or job.claimed_at
+        or job.inserted_at
+    )
+
+
+def worker_lost_error(job: JobRecord, at: datetime) -> ErrorRecord:
+    """The error appended when ``release_expired`` takes back a running job."""
+    return ErrorRecord(
+        type=WORKER_LOST,
+        message=WORKER_LOST_MESSAGE,
+        attempt=job.attempt,
+        worker=job.claimed_by,
+        at=at,
+    )
+
+
+def released_state(job: JobRecord) -> JobState:
+    """Where ``release_expired`` puts a job whose lease expired."""
+    if job.state == JobState.RUNNING and job.attempt >= job.max_attempts:
+        return JobState.FAILED
+    return JobState.WAITING
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (safe to print and log)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -1,0 +1,154 @@
+"""The fluent job builder returned by ``Sidequest.build(JobClass)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+from attrs import field, frozen
+
+from . import _payload, _uniqueness
+from ._durations import Duration, as_utc, to_seconds, utcnow
+from ._errors import ConfigurationError
+from ._job import Job
+from ._records import BackoffStrategy, JobRecord, NewJob
+
+if TYPE_CHECKING:
+    from ._engine import Sidequest
+
+J = TypeVar("J", bound=Job)
+
+
+@frozen
+class JobBuilder(Generic[J]):
+    """Collects a job's options; every method returns a new builder (they are reusable).
+
+    Defaults: queue ``"default"``, 5 attempts, 1 s retry delay, exponential backoff,
+    no timeout, no uniqueness, available immediately.
+    """
+
+    _engine: Sidequest
+    _job_class: type[J]
+    _queue: str = "default"
+    _max_attempts: int = 5
+    _timeout: float | None = None
+    _retry_delay: float = 1.0
+    _backoff: BackoffStrategy = "exponential"
+    _uniqueness: dict[str, Any] | None = None
+    _available_at: datetime | None = None
+    _delay: float = 0.0
+    _constructor_args: tuple[Any, ...] = field(default=())
+
+    def queue(self, name: str) -> JobBuilder[J]:
+        if not isinstance(name, str) or not name or len(name) > 255:
+            raise ConfigurationError(f"queue name must be a non-empty string of ≤ 255 chars, got {name!r}")
+        return attrs.evolve(self, queue=name)
+
+    def timeout(self, seconds: Duration | None) -> JobBuilder[J]:
+        """Abort the run after ``seconds`` (None: no timeout). The timed-out run is retried."""
+        if seconds is None:
+            return attrs.evolve(self, timeout=None)
+        value = to_seconds(seconds, "timeout")
+        if value <= 0:
+            raise ConfigurationError(f"timeout must be positive, got {seconds!r}")
+        return attrs.evolve(self, timeout=value)
+
+    def max_attempts(self, attempts: int) -> JobBuilder[J]:
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ConfigurationError(f"max_attempts must be an int ≥ 1, got {attempts!r}")
+        return attrs.evolve(self, max_attempts=attempts)
+
+    def retry_delay(self, seconds: Duration) -> JobBuilder[J]:
+        """Base delay of the backoff (the fixed delay with ``backoff("fixed")``)."""
+        return attrs.evolve(self, retry_delay=to_seconds(seconds, "retry_delay"))
+
+    def backoff(self, strategy: BackoffStrategy) -> JobBuilder[J]:
+        if strategy not in ("exponential", "fixed"):
+            raise ConfigurationError(f"backoff must be 'exponential' or 'fixed', got {strategy!r}")
+        return attrs.evolve(self, backoff=strategy)
+
+    def unique(
+        self, enabled: bool = True, *, with_args: bool = False, period: str | None = None
+    ) -> JobBuilder[J]:
+        """Refuse a duplicate while one is alive, or (``period=``) within a fixed UTC window."""
+        return attrs.evolve(
+            self, uniqueness=_uniqueness.uniqueness_config(enabled, with_args=with_args, period=period)
+        )
+
+    def available_at(self, when: datetime) -> JobBuilder[J]:
+        return attrs.evolve(self, available_at=as_utc(when, "available_at"), delay=0.0)
+
+    def delay(self, seconds: Duration) -> JobBuilder[J]:
+        """Make the job available ``seconds`` after it is enqueued (database clock)."""
+        return attrs.evolve(self, delay=to_seconds(seconds, "delay"), available_at=None)
+
+    def with_(self, *constructor_args: Any) -> JobBuilder[J]:
+        """Arguments passed to the job class's constructor (JSON)."""
+        return attrs.evolve(self, constructor_args=tuple(constructor_args))
+
+    # enqueue -----------------------------------------------------------------------------
+    def new_job(self, args: Sequence[Any], kwargs: dict[str, Any]) -> NewJob:
+        """Validate the payload and build the record to insert (nothing is stored yet)."""
+        script, job_class = self._engine.resolver.name_of(self._job_class)
+        limit = self._engine.max_payload_bytes
+        args_list = list(args)
+        _payload.validate(args_list, "args", max_bytes=limit)
+        _payload.validate(kwargs, "kwargs", max_bytes=limit)
+        _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
+        moment = self._available_at or (utcnow() + timedelta(seconds=self._delay))
+        digest = _uniqueness.digest(
+            self._uniqueness,
+            job_class=job_class,
+            args=args_list,
+            kwargs=kwargs,
+            constructor_args=self._constructor_args,
+            available_at=moment,
+        )
+        return NewJob(
+            queue=self._queue,
+            script=script,
+            job_class=job_class,
+            args=tuple(args_list),
+            kwargs=dict(kwargs),
+            constructor_args=self._constructor_args,
+            max_attempts=self._max_attempts,
+            available_at=self._available_at,
+            available_in=self._delay,
+            timeout=self._timeout,
+            unique_digest=digest,
+            uniqueness_config=self._uniqueness,
+            retry_delay=self._retry_delay,
+            backoff_strategy=self._backoff,
+        )
+
+    async def enqueue(self, *args: Any, connection: Any = None, **kwargs: Any) -> JobRecord:
+        """Store one job; returns its record. Raises ``DuplicateJobError`` or ``InvalidPayloadError``.
+
+        ``connection``: join the application's database transaction (backends that support it).
+        """
+        records = await self._engine.enqueue_jobs([self.new_job(args, kwargs)], connection=connection)
+        return records[0]
+
+    async def enqueue_many(
+        self,
+        arguments: Iterable[Sequence[Any]],
+        *,
+        skip_duplicates: bool = False,
+        connection: Any = None,
+    ) -> list[JobRecord]:
+        """Store one job per tuple of run arguments in a single round trip (all or nothing).
+
+        With ``skip_duplicates`` duplicates are left out instead of failing the batch.
+        """
+        jobs = []
+        for index, item in enumerate(arguments):
+            if not isinstance(item, tuple | list):
+                raise ConfigurationError(
+                    f"enqueue_many item {index} must be a tuple of run arguments, got {item!r}"
+                )
+            jobs.append(self.new_job(item, {}))
+        if not jobs:
+            return []
+        return await self._engine.enqueue_jobs(jobs, skip_duplicates=skip_duplicates, connection=connection)

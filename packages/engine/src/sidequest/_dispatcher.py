@@ -1,0 +1,110 @@
+"""Claims ready jobs within the queue and process limits and starts their executions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from ._abort import AbortSignal
+from ._executor import Execution, Executor
+from ._records import JobRecord, QueueState
+
+if TYPE_CHECKING:
+    from ._engine import Sidequest
+
+log = logging.getLogger("sidequest")
+
+
+class Dispatcher:
+    """The claim loop: wakes on a notification, a freed slot or ``poll_interval``."""
+
+    def __init__(self, engine: Sidequest) -> None:
+        self._engine = engine
+        self._executor = Executor(engine)
+        self.executions: dict[int, Execution] = {}
+        self._per_queue: Counter[str] = Counter()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._loop = asyncio.get_running_loop()
+
+    # wake-ups ----------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Ask for a dispatch pass soon (safe from any thread)."""
+        try:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+        except RuntimeError:
+            pass
+
+    def stop_claiming(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+
+    # loop ----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        engine = self._engine
+        failures = 0
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                claimed = await self.dispatch_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("dispatch failed (attempt %s); retrying", failures)
+                claimed = 0
+            if claimed and self.free_slots() > 0:
+                continue
+            delay = engine.poll_interval if not failures else min(5.0, engine.poll_interval * 2**failures)
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), delay)
+            except TimeoutError:
+                pass
+
+    def free_slots(self) -> int:
+        return self._engine.max_concurrent_jobs - len(self.executions)
+
+    async def dispatch_once(self) -> int:
+        """One pass over the active queues by priority; returns how many jobs were claimed."""
+        engine = self._engine
+        free = self.free_slots()
+        if free <= 0 or self._stopping:
+            return 0
+        total = 0
+        for queue in await engine.backend.list_queues():
+            if queue.state != QueueState.ACTIVE:
+                continue
+            if engine.only_queues is not None and queue.name not in engine.only_queues:
+                continue
+            limit = engine.queue_limits.get(queue.name, queue.concurrency)
+            want = min(limit - self._per_queue[queue.name], free)
+            if want <= 0:
+                continue
+            jobs = await engine.backend.claim(queue.name, want, engine.worker_id, engine.lease)
+            for record in jobs:
+                self._spawn(record)
+            engine.stats.claimed += len(jobs)
+            total += len(jobs)
+            free -= len(jobs)
+            if free <= 0 or self._stopping:
+                break
+        return total
+
+    def _spawn(self, record: JobRecord) -> None:
+        execution = Execution(record=record, signal=AbortSignal())
+        self.executions[record.id] = execution
+        self._per_queue[record.queue] += 1
+        execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
+
+    async def _guarded(self, execution: Execution) -> None:
+        try:
+            await self._executor.execute(execution)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job #%s: unexpected engine error", execution.record.id)
+        finally:
+            self.executions.pop(execution.record.id, None)
+            self._per_queue[execution.record.queue] -= 1
+            self._wakeup.set()

@@ -1,0 +1,369 @@
+"""``Sidequest``: configuration, lifecycle (configure/start/stop/close) and enqueueing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from . import _liveness as liveness
+from ._backend import Backend
+from ._builder import JobBuilder
+from ._config import QueueConfig
+from ._dispatcher import Dispatcher
+from ._durations import Duration, to_seconds
+from ._errors import ConfigurationError, JobCanceled, WorkerShutdown
+from ._job import Job
+from ._operations import JobOperations, QueueOperations
+from ._payload import MAX_PAYLOAD_BYTES
+from ._plugins import create_backend
+from ._records import JobRecord, NewJob, QueueRecord, QueueState
+from ._resolution import JobResolver
+from ._stats import EngineStats
+
+log = logging.getLogger("sidequest")
+J = TypeVar("J", bound=Job)
+DEFAULT_BACKEND = "sqlite:///sidequest.sqlite3"
+RUNNERS = ("async",)
+
+
+class Sidequest:
+    """A job queue bound to one backend: enqueue from anywhere, run jobs where started.
+
+    ``await sq.configure()`` connects and migrates (enough to enqueue and to use
+    ``sq.jobs``/``sq.queues``); ``await sq.start()`` also runs the dispatcher and the
+    maintenance routines; ``await sq.stop()`` shuts down gracefully; ``await sq.close()``
+    releases connections. ``async with Sidequest(...) as sq`` configures and closes.
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend = DEFAULT_BACKEND,
+        *,
+        queues: Iterable[QueueConfig] = (),
+        max_concurrent_jobs: int = 10,
+        jobs: Iterable[type[Job]] = (),
+        poll_interval: Duration | None = None,
+        lease: Duration = 30,
+        heartbeat_interval: Duration = 5,
+        release_expired_interval: Duration = 10,
+        cleanup_interval: Duration | None = 3600,
+        cleanup_older_than: Duration = 30 * 86400,
+        shutdown_timeout: Duration = 30,
+        queue_defaults: Mapping[str, Any] | None = None,
+        runner: str = "async",
+        worker_id: str | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        backend_options: Mapping[str, Any] | None = None,
+        migrate: bool = True,
+    ) -> None:
+        if (
+            isinstance(max_concurrent_jobs, bool)
+            or not isinstance(max_concurrent_jobs, int)
+            or max_concurrent_jobs < 1
+        ):
+            raise ConfigurationError(f"max_concurrent_jobs must be an int ≥ 1, got {max_concurrent_jobs!r}")
+        if runner not in RUNNERS:
+            raise ConfigurationError(f"unknown runner {runner!r}; available: {', '.join(RUNNERS)}")
+        self._backend_spec = backend
+        self._backend_options = dict(backend_options or {})
+        self._backend: Backend | None = None if isinstance(backend, str) else backend
+        self.queue_configs = {q.name: q for q in queues}
+        if any(not isinstance(q, QueueConfig) for q in self.queue_configs.values()):
+            raise ConfigurationError("queues must be QueueConfig(...) values")
+        self.max_concurrent_jobs = max_concurrent_jobs
+        self.resolver = JobResolver(jobs)
+        self._poll_interval = None if poll_interval is None else to_seconds(poll_interval, "poll_interval")
+        self.lease = to_seconds(lease, "lease")
+        self.heartbeat_interval = to_seconds(heartbeat_interval, "heartbeat_interval")
+        if not 0 < self.heartbeat_interval < self.lease:
+            raise ConfigurationError("heartbeat_interval must be positive and shorter than lease")
+        self.release_expired_interval = to_seconds(release_expired_interval, "release_expired_interval")
+        self.cleanup_interval = (
+            None if cleanup_interval is None else to_seconds(cleanup_interval, "cleanup_interval")
+        )
+        self.cleanup_older_than = to_seconds(cleanup_older_than, "cleanup_older_than")
+        self.shutdown_timeout = to_seconds(shutdown_timeout, "shutdown_timeout")
+        defaults = dict(queue_defaults or {})
+        unknown = set(defaults) - {"concurrency", "priority", "state"}
+        if unknown:
+            raise ConfigurationError(f"unknown queue_defaults keys: {', '.join(sorted(unknown))}")
+        self.queue_defaults = QueueConfig("*", **defaults).record(QueueRecord(name="*"))
+        self.runner = runner
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.max_payload_bytes = max_payload_bytes
+        self._migrate = migrate
+        self.only_queues: frozenset[str] | None = None
+        self.queue_limits: dict[str, int] = {}
+        self.stats = EngineStats()
+        self.jobs = JobOperations(self)
+        self.queues = QueueOperations(self)
+        self._known_queues: set[str] = set()
+        self._configure_lock: asyncio.Lock | None = None
+        self._configured = False
+        self._dispatcher: Dispatcher | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._release_now: asyncio.Event | None = None
+        self._stopping: asyncio.Task[None] | None = None
+        self._signals_installed = False
+
+    # properties ------------------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The backend (created by ``configure``)."""
+        if self._backend is None:
+            raise ConfigurationError(
+                "not configured: call `await sq.configure()` or `await sq.start()` first"
+            )
+        return self._backend
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between claim passes without a wake-up (1 s with notifications, else 0.1 s)."""
+        if self._poll_interval is not None:
+            return self._poll_interval
+        return 1.0 if self._backend is not None and self._backend.notifies else 0.1
+
+    @property
+    def started(self) -> bool:
+        return self._dispatcher is not None
+
+    @property
+    def running_jobs(self) -> list[JobRecord]:
+        """Records of the jobs this process currently holds."""
+        return [ex.record for ex in self._dispatcher.executions.values()] if self._dispatcher else []
+
+    # lifecycle ---------------------------------------------------------------------------------
+    async def configure(self) -> Sidequest:
+        """Create the backend and migrate the schema (idempotent)."""
+        if self._configured:
+            return self
+        if self._configure_lock is None:
+            self._configure_lock = asyncio.Lock()
+        async with self._configure_lock:
+            if self._configured:
+                return self
+            if self._backend is None:
+                assert isinstance(self._backend_spec, str)
+                self._backend = create_backend(self._backend_spec, **self._backend_options)
+            if self._migrate:
+                await self._backend.migrate()
+            self._configured = True
+        return self
+
+    async def connected(self) -> Backend:
+        """The backend, configuring first if needed."""
+        if not self._configured:
+            await self.configure()
+        return self.backend
+
+    async def start(
+        self,
+        *,
+        queues: Iterable[str] | Mapping[str, int] | None = None,
+        handle_signals: bool = False,
+    ) -> Sidequest:
+        """Configure, apply queue settings and start claiming and running jobs.
+
+        ``queues`` restricts this process to those queues (a mapping also sets their local
+        concurrency). ``handle_signals`` installs SIGTERM/SIGINT handlers that stop
+        gracefully (a second signal releases running jobs at once).
+        """
+        if self._dispatcher is not None:
+            return self
+        await self.configure()
+        self._set_queue_filter(queues)
+        await self._apply_queue_configs()
+        backend = self.backend
+        dispatcher = Dispatcher(self)
+        self._dispatcher = dispatcher
+        self._release_now = asyncio.Event()
+        backend.subscribe(dispatcher.wake)
+        self._tasks = [
+            asyncio.create_task(dispatcher.run(), name="sidequest-dispatcher"),
+            asyncio.create_task(liveness.keep_leases(self, dispatcher), name="sidequest-leases"),
+            asyncio.create_task(
+                liveness.every(
+                    self.release_expired_interval,
+                    "release of expired leases",
+                    lambda: liveness.release_expired(self),
+                ),
+                name="sidequest-release-expired",
+            ),
+        ]
+        if self.cleanup_interval is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    liveness.every(self.cleanup_interval, "cleanup", lambda: liveness.clean_finished(self)),
+                    name="sidequest-cleanup",
+                )
+            )
+        if handle_signals:
+            self._install_signal_handlers()
+        log.info("sidequest worker %s started on %s", self.worker_id, backend.url)
+        return self
+
+    async def stop(self) -> None:
+        """Stop claiming, let running jobs finish for up to ``shutdown_timeout`` seconds,
+        then abort the rest and give them back to ``waiting`` (attempt not consumed)."""
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            return
+        dispatcher.stop_claiming()
+        await asyncio.gather(self._tasks[0], return_exceptions=True)
+        pending = [ex.task for ex in dispatcher.executions.values() if ex.task is not None]
+        if pending:
+            log.info("waiting up to %.0f s for %d running job(s)", self.shutdown_timeout, len(pending))
+            assert self._release_now is not None
+            release = asyncio.ensure_future(self._release_now.wait())
+            await _wait_or_release(pending, release, self.shutdown_timeout)
+            release.cancel()
+        remaining = [ex for ex in dispatcher.executions.values()]
+        for execution in remaining:
+            execution.abort(WorkerShutdown())
+        leftover = [ex.task for ex in remaining if ex.task is not None]
+        if leftover:
+            await asyncio.wait(leftover, timeout=10)
+        for task in self._tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.backend.unsubscribe(dispatcher.wake)
+        self._remove_signal_handlers()
+        self._dispatcher = None
+        self._tasks = []
+        log.info("sidequest worker %s stopped", self.worker_id)
+
+    def release_now(self) -> None:
+        """Stop waiting for running jobs: abort them and give them back (second signal)."""
+        if self._release_now is not None:
+            self._release_now.set()
+
+    async def close(self) -> None:
+        """Stop (if started) and release the backend's connections."""
+        await self.stop()
+        if self._backend is not None and self._configured:
+            await self._backend.close()
+            self._configured = False
+            if isinstance(self._backend_spec, str):
+                self._backend = None
+        self._known_queues.clear()
+
+    async def run_until_stopped(self, *, queues: Iterable[str] | Mapping[str, int] | None = None) -> None:
+        """Start with signal handling and return once a SIGTERM/SIGINT shut it down."""
+        await self.start(queues=queues, handle_signals=True)
+        try:
+            while self._dispatcher is not None:
+                if self._stopping is not None:
+                    await self._stopping
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await self.close()
+
+    async def __aenter__(self) -> Sidequest:
+        return await self.configure()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # enqueueing ---------------------------------------------------------------------------------
+    def build(self, job_class: type[J]) -> JobBuilder[J]:
+        """Start building a job of ``job_class``; finish with ``.enqueue(...)``."""
+        self.resolver.name_of(job_class)
+        return JobBuilder(self, job_class)
+
+    async def enqueue_jobs(
+        self, jobs: Sequence[NewJob], *, skip_duplicates: bool = False, connection: Any = None
+    ) -> list[JobRecord]:
+        """Insert prepared jobs (creating missing queues first)."""
+        backend = await self.connected()
+        for name in {job.queue for job in jobs} - self._known_queues:
+            config = self.queue_configs.get(name, QueueConfig(name))
+            await backend.ensure_queue(config.record(_named(self.queue_defaults, name)))
+            self._known_queues.add(name)
+        return await backend.enqueue(jobs, skip_duplicates=skip_duplicates, connection=connection)
+
+    # internals ---------------------------------------------------------------------------------
+    def abort_local(self, job_id: int) -> None:
+        """Abort a job this process is running because it was canceled."""
+        if self._dispatcher is not None:
+            execution = self._dispatcher.executions.get(job_id)
+            if execution is not None:
+                execution.abort(JobCanceled())
+
+    def _set_queue_filter(self, queues: Iterable[str] | Mapping[str, int] | None) -> None:
+        if queues is None:
+            self.only_queues, self.queue_limits = None, {}
+            return
+        if isinstance(queues, Mapping):
+            limits = dict(queues)
+            for name, limit in limits.items():
+                if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                    raise ConfigurationError(f"concurrency for queue {name!r} must be an int ≥ 1")
+            self.only_queues, self.queue_limits = frozenset(limits), limits
+        else:
+            self.only_queues, self.queue_limits = frozenset(queues), {}
+
+    async def _apply_queue_configs(self) -> None:
+        backend = self.backend
+        for config in self.queue_configs.values():
+            stored = await backend.ensure_queue(config.record(_named(self.queue_defaults, config.name)))
+            changes: dict[str, Any] = {}
+            if config.concurrency is not None and config.concurrency != stored.concurrency:
+                changes["concurrency"] = config.concurrency
+            if config.priority is not None and config.priority != stored.priority:
+                changes["priority"] = config.priority
+            if config.state is not None and QueueState(config.state) != stored.state:
+                changes["state"] = QueueState(config.state)
+            if changes:
+                await backend.update_queue(config.name, **changes)
+            self._known_queues.add(config.name)
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self._stopping is None:
+                log.info(
+                    "received %s: shutting down gracefully (again to release jobs now)",
+                    signal.Signals(signum).name,
+                )
+                self._stopping = asyncio.ensure_future(self.stop())
+            else:
+                log.warning("received %s again: releasing running jobs now", signal.Signals(signum).name)
+                self.release_now()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        self._signals_installed = True
+
+    def _remove_signal_handlers(self) -> None:
+        if not self._signals_installed:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        self._signals_installed = False
+
+
+def _named(record: QueueRecord, name: str) -> QueueRecord:
+    return QueueRecord(
+        name=name, concurrency=record.concurrency, priority=record.priority, state=record.state
+    )
+
+
+async def _wait_or_release(
+    pending: list[asyncio.Task[None]], release: asyncio.Future[Any], timeout: float
+) -> None:
+    """Wait until every pending task ends, ``release`` fires or ``timeout`` passes."""
+    everything = asyncio.ensure_future(asyncio.wait(pending))
+    await asyncio.wait([everything, release], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    everything.cancel()

@@ -1,0 +1,196 @@
+"""Runs one claimed job and records its outcome with a fenced transition."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from attrs import define
+
+from . import _payload
+from . import _transitions as transitions
+from ._abort import AbortSignal
+from ._durations import utcnow
+from ._errors import (
+    InvalidPayloadError,
+    JobAborted,
+    JobCanceled,
+    JobTimeout,
+    WorkerShutdown,
+)
+from ._job import Job
+from ._records import ErrorRecord, JobRecord, Transition
+from ._results import Complete, Fail, Retry, Snooze
+from ._threads import run_in_thread
+
+if TYPE_CHECKING:
+    from ._engine import Sidequest
+
+log = logging.getLogger("sidequest")
+
+
+@define
+class Execution:
+    """A job this engine process holds (claimed or running)."""
+
+    record: JobRecord
+    signal: AbortSignal
+    task: asyncio.Task[None] | None = None
+    inner: asyncio.Future[Any] | None = None
+
+    def abort(self, reason: JobAborted) -> None:
+        """Signal the job and stop awaiting it (async jobs are cancelled at their next await)."""
+        self.signal.abort(reason)
+        if self.inner is not None and not self.inner.done():
+            self.inner.cancel()
+
+
+class Executor:
+    """Turns a claimed record into a run and the run into exactly one state write."""
+
+    def __init__(self, engine: Sidequest) -> None:
+        self._engine = engine
+
+    async def execute(self, execution: Execution) -> None:
+        engine = self._engine
+        claimed = execution.record
+        started = await engine.backend.transition(claimed.id, transitions.start(claimed))
+        if started is None:
+            engine.stats.stale_writes_rejected += 1
+            log.warning("job #%s: lost its claim before starting; not run", claimed.id)
+            return
+        execution.record = started
+        if execution.signal.aborted:  # shutdown or cancel arrived between claim and start
+            await self._finish(execution, self._aborted_outcome(execution, None))
+            return
+        outcome = await self._run(execution)
+        await self._finish(execution, outcome)
+
+    async def _run(self, execution: Execution) -> Transition | None:
+        record = execution.record
+        try:
+            job_class = self._engine.resolver.resolve(record.script, record.job_class)
+        except LookupError as exc:
+            return transitions.fail(record, self._error(record, "UnknownJobClass", str(exc)))
+        loop = asyncio.get_running_loop()
+        timer = None
+        if record.timeout:
+            timer = loop.call_later(record.timeout, execution.abort, JobTimeout(record.timeout))
+        try:
+            execution.inner = asyncio.ensure_future(self._invoke(job_class, execution))
+            value = await execution.inner
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not execution.signal.aborted or (current is not None and current.cancelling()):
+                raise
+            return self._aborted_outcome(execution, None)
+        except Exception as exc:
+            if execution.signal.aborted:
+                return self._aborted_outcome(execution, exc)
+            return transitions.retry(record, self._exception_error(record, exc), None)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        return self._value_outcome(record, value)
+
+    async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
+        record = execution.record
+        job = job_class(*record.constructor_args)
+        job._bind(record, execution.signal)
+        if inspect.iscoroutinefunction(job.run):
+            return await job.run(*record.args, **record.kwargs)
+        name = f"sidequest-job-{record.id}"
+        result = await run_in_thread(lambda: job.run(*record.args, **record.kwargs), name)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    def _value_outcome(self, record: JobRecord, value: Any) -> Transition:
+        if isinstance(value, Fail):
+            return transitions.fail(record, self._reason_error(record, value.reason, "Fail"))
+        if isinstance(value, Retry):
+            return transitions.retry(record, self._reason_error(record, value.reason, "Retry"), value.delay)
+        if isinstance(value, Snooze):
+            return transitions.snooze_running(record, value.delay)
+        result = value.result if isinstance(value, Complete) else value
+        try:
+            _payload.validate(result, "result", max_bytes=self._engine.max_payload_bytes)
+        except InvalidPayloadError as exc:
+            return transitions.fail(
+                record, self._error(record, "InvalidResult", f"the job's result cannot be stored: {exc}")
+            )
+        return transitions.complete(record, result)
+
+    def _aborted_outcome(self, execution: Execution, exc: BaseException | None) -> Transition | None:
+        record = execution.record
+        reason = execution.signal.reason
+        if isinstance(reason, JobTimeout):
+            return transitions.retry(record, self._exception_error(record, exc or reason), None)
+        if isinstance(reason, WorkerShutdown):
+            return transitions.release(record)
+        return None  # canceled or lease lost: the stored state already says what happened
+
+    async def _finish(self, execution: Execution, change: Transition | None) -> None:
+        engine = self._engine
+        record = execution.record
+        if change is None:
+            reason = execution.signal.reason
+            if isinstance(reason, JobCanceled):
+                log.info("job #%s (%s) canceled while running", record.id, record.job_class)
+            else:
+                engine.stats.stale_writes_rejected += 1
+                log.warning("job #%s: lease lost while running; outcome not recorded", record.id)
+            return
+        try:
+            written = await asyncio.shield(engine.backend.transition(record.id, change))
+        except Exception:
+            log.exception("job #%s: could not record its outcome; its lease will expire", record.id)
+            return
+        if written is None:
+            engine.stats.stale_writes_rejected += 1
+            log.warning(
+                "job #%s: outcome %s rejected (the job was canceled or its lease lost)",
+                record.id,
+                change.to_state,
+            )
+            return
+        execution.record = written
+        self._count(change, written)
+
+    def _count(self, change: Transition, written: JobRecord) -> None:
+        stats = self._engine.stats
+        if written.state == "completed":
+            stats.completed += 1
+        elif written.state == "failed":
+            stats.failed += 1
+        elif change.error is not None:
+            stats.retried += 1
+        elif change.attempt_delta < 0 and change.available_in == 0.0:
+            stats.released += 1
+        else:
+            stats.snoozed += 1
+
+    # errors -----------------------------------------------------------------------------
+    def _error(self, record: JobRecord, kind: str, message: str, tb: str | None = None) -> ErrorRecord:
+        return ErrorRecord(
+            type=kind,
+            message=message,
+            traceback=tb,
+            attempt=record.attempt,
+            worker=self._engine.worker_id,
+            at=utcnow(),
+        )
+
+    def _exception_error(self, record: JobRecord, exc: BaseException | None) -> ErrorRecord:
+        if exc is None:
+            return self._error(record, "Error", "")
+        tb = "".join(traceback.format_exception(exc))
+        return self._error(record, type(exc).__qualname__, str(exc), tb)
+
+    def _reason_error(self, record: JobRecord, reason: str | BaseException, kind: str) -> ErrorRecord:
+        if isinstance(reason, BaseException):
+            return self._exception_error(record, reason)
+        return self._error(record, kind, str(reason))

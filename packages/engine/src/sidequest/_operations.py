@@ -1,0 +1,172 @@
+"""``sq.jobs`` and ``sq.queues``: inspect and steer stored jobs and queues from any process."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import _transitions as transitions
+from ._durations import Duration, to_seconds
+from ._errors import ConfigurationError, InvalidStateError, JobNotFoundError, QueueNotFoundError
+from ._records import (
+    JobCounts,
+    JobFilter,
+    JobRecord,
+    JobState,
+    QueueRecord,
+    QueueState,
+    TimeBucket,
+    TimeField,
+    Transition,
+)
+
+if TYPE_CHECKING:
+    from ._engine import Sidequest
+
+
+def _many(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+class JobOperations:
+    """Read and act on jobs by id."""
+
+    def __init__(self, engine: Sidequest) -> None:
+        self._engine = engine
+
+    async def get(self, job_id: int) -> JobRecord:
+        """The job's record; raises ``JobNotFoundError``."""
+        job = await (await self._engine.connected()).get_job(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        return job
+
+    async def list(
+        self,
+        *,
+        state: str | Iterable[str] | None = None,
+        queue: str | Iterable[str] | None = None,
+        job_class: str | Iterable[str] | None = None,
+        args: list[Any] | None = None,
+        search: str | None = None,
+        time_field: TimeField = "attempted_at",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> builtins.list[JobRecord]:
+        """Jobs matching every given filter, newest first (``before_id`` continues a page)."""
+        states = _many(state)
+        for value in states:
+            if "%" not in value and value not in {s.value for s in JobState}:
+                raise ConfigurationError(
+                    f"unknown job state {value!r}; use one of {', '.join(s.value for s in JobState)}"
+                )
+        return await (await self._engine.connected()).list_jobs(
+            JobFilter(
+                states=states,
+                queues=_many(queue),
+                job_classes=_many(job_class),
+                args=None if args is None else tuple(args),
+                search=search,
+                time_field=time_field,
+                since=since,
+                until=until,
+                before_id=before_id,
+                offset=offset,
+                limit=limit,
+            )
+        )
+
+    async def count(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
+        return await (await self._engine.connected()).count_jobs(since, until)
+
+    async def count_by_queue(self) -> dict[str, JobCounts]:
+        return await (await self._engine.connected()).count_jobs_by_queue()
+
+    async def count_over_time(self, span: str) -> builtins.list[TimeBucket]:
+        """Counts per minute/hour/day: ``"12m"``, ``"24h"``, ``"7d"``."""
+        return await (await self._engine.connected()).count_jobs_over_time(span)
+
+    async def cancel(self, job_id: int) -> JobRecord:
+        """Cancel a waiting, claimed or running job (a running job is aborted)."""
+        record = await self._apply(job_id, transitions.CANCEL, "cancel")
+        self._engine.abort_local(job_id)
+        return record
+
+    async def run(self, job_id: int) -> JobRecord:
+        """Make a waiting job available now (for a finished job use ``rerun``)."""
+        return await self._apply(job_id, transitions.RUN_NOW, "run")
+
+    async def rerun(self, job_id: int) -> JobRecord:
+        """Run a completed, failed or canceled job again (one more attempt if exhausted)."""
+        return await self._apply(job_id, transitions.RERUN, "rerun")
+
+    async def snooze(self, job_id: int, delay: Duration) -> JobRecord:
+        """Postpone a waiting job by ``delay`` seconds from now."""
+        seconds = to_seconds(delay, "snooze delay")
+        return await self._apply(job_id, transitions.snooze_waiting(seconds), "snooze")
+
+    async def wait(self, job_id: int, timeout: Duration | None = None, poll: float = 0.05) -> JobRecord:
+        """Wait until the job is completed, failed or canceled and return its final record."""
+        deadline = None if timeout is None else time.monotonic() + to_seconds(timeout, "timeout")
+        while True:
+            job = await self.get(job_id)
+            if job.finished:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job #{job_id} is still {job.state} after {timeout} s")
+            await asyncio.sleep(poll)
+
+    async def delete_finished(self, older_than: datetime) -> int:
+        return await (await self._engine.connected()).delete_finished(older_than)
+
+    async def _apply(self, job_id: int, change: Transition, action: str) -> JobRecord:
+        record = await (await self._engine.connected()).transition(job_id, change)
+        if record is not None:
+            return record
+        current = await (await self._engine.connected()).get_job(job_id)
+        if current is None:
+            raise JobNotFoundError(job_id)
+        raise InvalidStateError(job_id, current.state.value, action)
+
+
+class QueueOperations:
+    """Read and change queues by name."""
+
+    def __init__(self, engine: Sidequest) -> None:
+        self._engine = engine
+
+    async def get(self, name: str) -> QueueRecord:
+        queue = await (await self._engine.connected()).get_queue(name)
+        if queue is None:
+            raise QueueNotFoundError(name)
+        return queue
+
+    async def list(self, order_by: str = "priority", descending: bool = True) -> builtins.list[QueueRecord]:
+        return await (await self._engine.connected()).list_queues(order_by, descending)
+
+    async def pause(self, name: str) -> QueueRecord:
+        """Stop claiming this queue's jobs (running ones finish)."""
+        return await (await self._engine.connected()).update_queue(name, state=QueueState.PAUSED)
+
+    async def resume(self, name: str) -> QueueRecord:
+        return await (await self._engine.connected()).update_queue(name, state=QueueState.ACTIVE)
+
+    async def update(
+        self, name: str, *, concurrency: int | None = None, priority: int | None = None
+    ) -> QueueRecord:
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise ConfigurationError(f"priority must be an int, got {priority!r}")
+        return await (await self._engine.connected()).update_queue(
+            name, concurrency=concurrency, priority=priority
+        )

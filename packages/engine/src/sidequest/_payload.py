@@ -1,0 +1,74 @@
+"""JSON-only payloads: validated at enqueue so that every stored value round-trips exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ._errors import InvalidPayloadError
+
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_DEPTH = 100
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON (the canonical form used for digests and storage)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def validate(value: Any, path: str = "$", *, max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
+    """Raise ``InvalidPayloadError`` naming the first path whose value is not exact JSON."""
+    _check(value, path, 0)
+    size = len(dumps(value).encode())
+    if size > max_bytes:
+        raise InvalidPayloadError(path, f"{size} bytes of JSON exceeds the limit of {max_bytes} bytes")
+
+
+def _check(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidPayloadError(path, f"nested deeper than {MAX_DEPTH} levels")
+    kind = type(value)
+    if value is None or kind is bool:
+        return
+    if kind is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidPayloadError(path, "integer outside the signed 64-bit range")
+        return
+    if kind is float:
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidPayloadError(path, f"{value!r} is not valid JSON")
+        return
+    if kind is str:
+        _check_text(value, path)
+        return
+    if kind is list:
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]", depth + 1)
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise InvalidPayloadError(
+                    f"{path}[{key!r}]", f"dict key {key!r} is not a str (JSON keys are strings)"
+                )
+            _check_text(key, f"{path}[{key!r}]")
+            _check(item, f"{path}[{key!r}]", depth + 1)
+        return
+    hints: dict[type, str] = {
+        tuple: "a tuple would come back as a list; pass a list",
+        bytes: "bytes are not JSON; encode them (e.g. base64) into a str",
+        set: "a set is not JSON; pass a sorted list",
+    }
+    hint = hints.get(kind, "only dict, list, str, int, float, bool and None are stored (never pickle)")
+    raise InvalidPayloadError(path, f"{kind.__name__} value: {hint}")
+
+
+def _check_text(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise InvalidPayloadError(path, "text contains a NUL character (\\u0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPayloadError(path, "text contains a lone surrogate (not valid UTF-8)") from None

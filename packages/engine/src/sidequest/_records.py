@@ -1,0 +1,236 @@
+"""Read-only records exchanged between the engine, the backends and users."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+JsonValue = Any
+"""A value made only of dict (str keys), list, str, int, float, bool and None."""
+
+
+class JobState(StrEnum):
+    """Where a job is in its lifecycle."""
+
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+ALIVE_STATES = frozenset({JobState.WAITING, JobState.CLAIMED, JobState.RUNNING})
+FINISHED_STATES = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELED})
+HELD_STATES = frozenset({JobState.CLAIMED, JobState.RUNNING})
+
+
+class QueueState(StrEnum):
+    """Whether a queue's jobs are claimed."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+BackoffStrategy = Literal["exponential", "fixed"]
+
+
+@frozen
+class ErrorRecord:
+    """One attempt's error: what was raised or reported, by whom and when."""
+
+    type: str
+    message: str
+    traceback: str | None = None
+    attempt: int | None = None
+    worker: str | None = None
+    at: datetime | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "traceback": self.traceback,
+            "attempt": self.attempt,
+            "worker": self.worker,
+            "at": self.at.isoformat() if self.at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, JsonValue]) -> ErrorRecord:
+        at = data.get("at")
+        return cls(
+            type=str(data.get("type") or "Error"),
+            message=str(data.get("message") or ""),
+            traceback=data.get("traceback"),
+            attempt=data.get("attempt"),
+            worker=data.get("worker"),
+            at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+        )
+
+
+@frozen(kw_only=True)
+class JobRecord:
+    """A stored job, as read from the backend (immutable)."""
+
+    id: int
+    queue: str
+    state: JobState
+    script: str
+    job_class: str
+    args: tuple[JsonValue, ...] = ()
+    kwargs: Mapping[str, JsonValue] = field(factory=dict)
+    constructor_args: tuple[JsonValue, ...] = ()
+    attempt: int = 0
+    max_attempts: int = 5
+    inserted_at: datetime
+    available_at: datetime
+    timeout: float | None = None
+    result: JsonValue = None
+    errors: tuple[ErrorRecord, ...] = ()
+    attempted_at: datetime | None = None
+    completed_at: datetime | None = None
+    failed_at: datetime | None = None
+    canceled_at: datetime | None = None
+    claimed_at: datetime | None = None
+    claimed_by: str | None = None
+    unique_digest: str | None = None
+    uniqueness_config: Mapping[str, JsonValue] | None = None
+    retry_delay: float | None = None
+    backoff_strategy: BackoffStrategy = "exponential"
+    lease_token: str | None = None
+    lease_expires_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self.completed_at or self.failed_at or self.canceled_at
+
+
+@frozen(kw_only=True)
+class NewJob:
+    """A job to insert. The backend fills id, state ``waiting``, attempt 0 and ``inserted_at``."""
+
+    queue: str
+    script: str
+    job_class: str
+    args: tuple[JsonValue, ...] = ()
+    kwargs: Mapping[str, JsonValue] = field(factory=dict)
+    constructor_args: tuple[JsonValue, ...] = ()
+    max_attempts: int = 5
+    available_at: datetime | None = None
+    """When None: the database's current time plus ``available_in``."""
+    available_in: float = 0.0
+    timeout: float | None = None
+    unique_digest: str | None = None
+    uniqueness_config: Mapping[str, JsonValue] | None = None
+    retry_delay: float | None = None
+    backoff_strategy: BackoffStrategy = "exponential"
+
+
+@frozen(kw_only=True)
+class QueueRecord:
+    """A stored queue's configuration."""
+
+    name: str
+    concurrency: int = 10
+    priority: int = 0
+    state: QueueState = QueueState.ACTIVE
+
+
+@frozen(kw_only=True)
+class JobCounts:
+    """Number of jobs per state."""
+
+    waiting: int = 0
+    claimed: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    canceled: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.claimed + self.running + self.completed + self.failed + self.canceled
+
+    def as_dict(self) -> dict[str, int]:
+        return {state.value: getattr(self, state.value) for state in JobState} | {"total": self.total}
+
+    @classmethod
+    def from_pairs(cls, pairs: Mapping[str, int]) -> JobCounts:
+        """Build counts from ``{state: n}``, ignoring unknown keys."""
+        known = {state.value for state in JobState}
+        return cls(**{k: int(v) for k, v in pairs.items() if k in known})
+
+
+@frozen(kw_only=True)
+class TimeBucket:
+    """Job counts for one bucket of time (``at`` is the bucket start, UTC)."""
+
+    at: datetime
+    counts: JobCounts
+
+
+Stamp = Literal["attempted_at", "completed_at", "failed_at", "canceled_at"]
+
+
+@frozen(kw_only=True)
+class Transition:
+    """One fenced state change, applied by the backend as a single atomic statement.
+
+    The write applies only when the job's state is in ``from_states`` and, when
+    ``lease_token`` is given, the stored lease token equals it. The backend returns
+    ``None`` when nothing matched (fencing), and never writes partially.
+    """
+
+    from_states: frozenset[JobState]
+    to_state: JobState
+    lease_token: str | None = None
+    attempt_delta: int = 0
+    stamp: Stamp | None = None
+    """The timestamp column set to the database's ``now``."""
+    available_in: float | None = None
+    """When set, ``available_at = now + available_in`` seconds."""
+    set_result: bool = False
+    result: JsonValue = None
+    error: ErrorRecord | None = None
+    """Appended to ``errors``."""
+    clear_lease: bool = False
+    """Set ``lease_token`` and ``lease_expires_at`` to NULL (the job leaves claimed/running)."""
+    rerun: bool = False
+    """Clear result and finished timestamps; raise ``max_attempts`` to ``attempt + 1`` if exhausted."""
+
+
+TimeField = Literal["inserted_at", "attempted_at", "available_at", "finished_at"]
+
+
+@frozen(kw_only=True)
+class JobFilter:
+    """Which jobs to list: every given criterion must hold (AND).
+
+    Text values containing ``%`` are SQL ``LIKE`` patterns (``%`` matches any run of
+    characters; ``_`` is literal); other values match exactly. Results are ordered by
+    id, newest first; ``before_id`` continues a page (keyset pagination).
+    """
+
+    states: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    job_classes: tuple[str, ...] = ()
+    ids: tuple[int, ...] = ()
+    args: tuple[JsonValue, ...] | None = None
+    """Exact match of the positional arguments."""
+    search: str | None = None
+    """Case-insensitive substring of the JSON text of args and kwargs."""
+    time_field: TimeField = "attempted_at"
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+    offset: int = 0
+    limit: int = 50

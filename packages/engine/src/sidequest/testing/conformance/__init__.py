@@ -1,0 +1,1 @@
+"""The backend conformance suite (run with ``pytest --pyargs sidequest.testing.conformance``)."""
