@@ -1,0 +1,71 @@
+"""JSON-only payload validation: refused values name their path; nothing is stored."""
+
+from __future__ import annotations
+
+import pytest
+import sample_jobs as jobs
+from sidequest import InvalidPayloadError, Sidequest
+from sidequest._payload import validate
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ([float("nan")], "$[0]"),
+        ({"a": [1, float("inf")]}, "$['a'][1]"),
+        ({1: "x"}, "$[1]"),
+        ([b"bytes"], "$[0]"),
+        ([{1, 2}], "$[0]"),
+        ([(1, 2)], "$[0]"),
+        (["nul\x00"], "$[0]"),
+        (["\ud800"], "$[0]"),
+        ([2**63], "$[0]"),
+        ([object()], "$[0]"),
+    ],
+)
+def test_refused_values_name_the_path(value: object, path: str) -> None:
+    with pytest.raises(InvalidPayloadError) as caught:
+        validate(value)
+    assert caught.value.path == path
+
+
+def test_depth_and_size_limits() -> None:
+    deep: list[object] = []
+    node = deep
+    for _ in range(150):
+        child: list[object] = []
+        node.append(child)
+        node = child
+    with pytest.raises(InvalidPayloadError, match="nested deeper"):
+        validate(deep)
+    with pytest.raises(InvalidPayloadError, match="exceeds the limit"):
+        validate(["x" * 2000], max_bytes=1000)
+
+
+def test_exact_json_values_pass() -> None:
+    validate({"s": "héllo ☃", "i": -(2**63), "f": 1.5e-300, "l": [None, True, {}], "e": []})
+
+
+async def test_enqueue_refuses_and_stores_nothing() -> None:
+    async with Sidequest("memory://") as sq:
+        with pytest.raises(InvalidPayloadError) as caught:
+            await sq.build(jobs.Echo).enqueue(1, {"when": {1, 2}})
+        assert caught.value.path == "args[1]['when']"
+        with pytest.raises(InvalidPayloadError, match="kwargs"):
+            await sq.build(jobs.Echo).enqueue(x=float("nan"))
+        with pytest.raises(InvalidPayloadError, match="constructor_args"):
+            await sq.build(jobs.Echo).with_(b"x").enqueue()
+        with pytest.raises(InvalidPayloadError):
+            await sq.build(jobs.Echo).enqueue_many([(1,), (float("nan"),)])
+        assert (await sq.jobs.count()).total == 0
+
+
+async def test_unstorable_result_fails_the_job_clearly() -> None:
+    sq = Sidequest("memory://", poll_interval=0.02)
+    await sq.start()
+    job = await sq.build(jobs.BadResult).enqueue()
+    record = await sq.jobs.wait(job.id, timeout=5)
+    assert record.state == "failed"
+    assert record.errors[-1].type == "InvalidResult"
+    assert "set value" in record.errors[-1].message
+    await sq.close()

@@ -1,0 +1,132 @@
+"""Graceful shutdown, lease renewal, expired-lease release and fencing on the memory backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import attrs
+import sample_jobs as jobs
+from sidequest import JobState, Sidequest
+from sidequest.backend import WORKER_LOST, MemoryBackend
+
+
+def engine(backend: MemoryBackend, **options: object) -> Sidequest:
+    defaults: dict[str, object] = {"poll_interval": 0.02, "heartbeat_interval": 0.2, "lease": 2}
+    return Sidequest(backend, **(defaults | options))  # type: ignore[arg-type]
+
+
+async def wait_state(sq: Sidequest, job_id: int, state: JobState, timeout: float = 5) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if (await sq.jobs.get(job_id)).state == state:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"job #{job_id} never reached {state}")
+
+
+async def test_stop_waits_for_running_jobs() -> None:
+    sq = engine(MemoryBackend(), shutdown_timeout=5)
+    await sq.start()
+    records = await sq.build(jobs.Sleeps).enqueue_many([(0.3,)] * 5)
+    await wait_state(sq, records[-1].id, JobState.RUNNING)
+    await sq.stop()
+    finals = [await sq.jobs.get(r.id) for r in records]
+    assert [r.state for r in finals] == [JobState.COMPLETED] * 5
+
+
+async def test_stop_releases_jobs_after_shutdown_timeout() -> None:
+    sq = engine(MemoryBackend(), shutdown_timeout=0.2)
+    await sq.start()
+    records = await sq.build(jobs.Sleeps).enqueue_many([(30,)] * 3)
+    await wait_state(sq, records[-1].id, JobState.RUNNING)
+    await sq.stop()
+    finals = [await sq.jobs.get(r.id) for r in records]
+    assert {r.state for r in finals} == {JobState.WAITING}
+    assert {r.attempt for r in finals} == {0}, "an interrupted run does not consume an attempt"
+    assert all(r.lease_token is None and not r.errors for r in finals)
+    assert sq.stats.released == 3
+
+
+async def test_release_now_skips_the_wait() -> None:
+    sq = engine(MemoryBackend(), shutdown_timeout=60)
+    await sq.start()
+    job = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, job.id, JobState.RUNNING)
+    stopping = asyncio.create_task(sq.stop())
+    await asyncio.sleep(0.1)
+    sq.release_now()
+    await asyncio.wait_for(stopping, 5)
+    assert (await sq.jobs.get(job.id)).state == JobState.WAITING
+
+
+async def test_sync_job_ignoring_abort_is_released_without_blocking_stop() -> None:
+    sq = engine(MemoryBackend(), shutdown_timeout=0.1)
+    await sq.start()
+    job = await sq.build(jobs.SyncSleepsCooperatively).enqueue(0.5)
+    await wait_state(sq, job.id, JobState.RUNNING)
+    await asyncio.wait_for(sq.stop(), 5)
+    assert (await sq.jobs.get(job.id)).state == JobState.WAITING
+
+
+async def test_expired_lease_is_released_and_counted_as_an_attempt() -> None:
+    backend = MemoryBackend()
+    sq = engine(backend, release_expired_interval=0.05)
+    await sq.configure()
+    job = await sq.build(jobs.Echo).max_attempts(3).enqueue("x")
+    await backend.ensure_queue(await backend.get_queue("default"))  # type: ignore[arg-type]
+    # A worker that claims and starts the job, then dies without renewing its lease:
+    (claimed,) = await backend.claim("default", 1, "dead-worker", 0.0)
+    from sidequest._transitions import start
+
+    assert await backend.transition(claimed.id, start(claimed)) is not None
+    await sq.start()
+    record = await sq.jobs.wait(job.id, timeout=5)
+    assert record.state == JobState.COMPLETED
+    assert record.attempt == 2
+    assert [e.type for e in record.errors] == [WORKER_LOST]
+    assert record.errors[0].worker == "dead-worker"
+    assert sq.stats.rescued == 1
+    await sq.close()
+
+
+async def test_poison_job_fails_when_its_last_attempt_is_lost() -> None:
+    backend = MemoryBackend()
+    sq = engine(backend)
+    await sq.configure()
+    job = await sq.build(jobs.Echo).max_attempts(1).enqueue()
+    (claimed,) = await backend.claim("default", 1, "dead-worker", 0.0)
+    from sidequest._transitions import start
+
+    await backend.transition(claimed.id, start(claimed))
+    await asyncio.sleep(0.01)
+    (released,) = await backend.release_expired()
+    assert released.state == JobState.FAILED and released.failed_at is not None
+    assert (await sq.jobs.get(job.id)).errors[-1].type == WORKER_LOST
+
+
+async def test_lost_lease_aborts_the_run_and_its_write_is_fenced() -> None:
+    backend = MemoryBackend()
+    sq = engine(backend, release_expired_interval=3600)
+    await sq.start()
+    job = await sq.build(jobs.Sleeps).enqueue(0.6)
+    await wait_state(sq, job.id, JobState.RUNNING)
+    # Another node decides this worker is dead: the lease is expired and released.
+    current = backend._jobs[job.id]
+    backend._jobs[job.id] = attrs.evolve(current, lease_expires_at=current.inserted_at - timedelta(seconds=1))
+    await backend.release_expired()
+    record = await sq.jobs.wait(job.id, timeout=10)
+    assert record.state == JobState.COMPLETED
+    assert record.attempt == 2
+    assert sq.stats.stale_writes_rejected >= 1
+    await sq.close()
+
+
+async def test_heartbeat_extends_the_lease_of_long_jobs() -> None:
+    backend = MemoryBackend()
+    sq = engine(backend, lease=0.6, heartbeat_interval=0.1, release_expired_interval=0.05)
+    await sq.start()
+    job = await sq.build(jobs.Sleeps).enqueue(1.5)
+    record = await sq.jobs.wait(job.id, timeout=10)
+    assert (record.state, record.attempt, record.errors) == (JobState.COMPLETED, 1, ())
+    assert sq.stats.rescued == 0
+    await sq.close()
