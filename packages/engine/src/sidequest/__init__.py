@@ -22,6 +22,7 @@ from ._errors import (
     JobTimeout,
     LeaseLostError,
     QueueNotFoundError,
+    ScheduleNotFoundError,
     SidequestError,
     WorkerShutdown,
 )
@@ -33,9 +34,12 @@ from ._records import (
     JobState,
     QueueRecord,
     QueueState,
+    ScheduleRecord,
+    ScheduleState,
     TimeBucket,
 )
 from ._results import Complete, Fail, Retry, Snooze
+from ._schedules import Schedule
 from ._stats import EngineStats
 
 __version__ = "0.1.0"
@@ -67,6 +71,10 @@ __all__ = [
     "QueueRecord",
     "QueueState",
     "Retry",
+    "Schedule",
+    "ScheduleNotFoundError",
+    "ScheduleRecord",
+    "ScheduleState",
     "Sidequest",
     "SidequestError",
     "Snooze",

@@ -13,6 +13,8 @@ from ._records import (
     NewJob,
     QueueRecord,
     QueueState,
+    ScheduleRecord,
+    ScheduleState,
     TimeBucket,
     Transition,
 )
@@ -127,8 +129,36 @@ class Backend(Protocol):
     ) -> QueueRecord:
         """Change the given fields; unknown name raises ``QueueNotFoundError``."""
 
+    async def save_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord:
+        """Insert or replace (by name) a schedule; return the stored record."""
+
+    async def get_schedule(self, name: str) -> ScheduleRecord | None: ...
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, sorted by name."""
+
+    async def delete_schedule(self, name: str) -> bool:
+        """Delete a schedule; False when there was none."""
+
+    async def set_schedule_state(self, name: str, state: ScheduleState) -> ScheduleRecord | None:
+        """Change a schedule's state; None when there is no such schedule."""
+
+    async def advance_schedule(
+        self,
+        name: str,
+        *,
+        expected_next_fire_at: datetime,
+        next_fire_at: datetime,
+        last_fired_at: datetime | None,
+        last_job_id: int | None,
+    ) -> bool:
+        """Compare-and-set: move ``next_fire_at`` on only if it still equals the expected value.
+
+        ``last_fired_at``/``last_job_id`` are replaced only when given (not None).
+        """
+
     async def truncate(self) -> None:
-        """Delete every job and queue (tests and resets)."""
+        """Delete every job, queue and schedule (tests and resets)."""
 
     async def now(self) -> datetime:
         """The database's current time."""

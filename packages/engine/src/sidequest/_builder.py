@@ -13,7 +13,7 @@ from . import _payload, _uniqueness
 from ._durations import Duration, as_utc, to_seconds, utcnow
 from ._errors import ConfigurationError
 from ._job import Job
-from ._records import BackoffStrategy, JobRecord, NewJob
+from ._records import BackoffStrategy, JobRecord, NewJob, ScheduleRecord
 
 if TYPE_CHECKING:
     from ._engine import Sidequest
@@ -152,3 +152,41 @@ class JobBuilder(Generic[J]):
         if not jobs:
             return []
         return await self._engine.enqueue_jobs(jobs, skip_duplicates=skip_duplicates, connection=connection)
+
+    async def schedule(
+        self,
+        cron: str,
+        *args: Any,
+        tz: str = "UTC",
+        name: str | None = None,
+        catch_up: str = "latest",
+        no_overlap: bool = False,
+        **kwargs: Any,
+    ) -> ScheduleRecord:
+        """Store a recurring job: one job per fire time of ``cron`` in ``tz``, across all nodes.
+
+        Re-scheduling an existing ``name`` replaces its definition (keeping its position
+        when the timing is unchanged). ``catch_up``: ``"latest"``, ``"all"`` or ``"none"``.
+        """
+        from . import _schedules
+
+        if self._uniqueness is not None:
+            raise ConfigurationError("scheduled jobs are unique per fire time; drop .unique()")
+        record = _schedules.definition(
+            self._engine,
+            self._job_class,
+            cron,
+            args=args,
+            kwargs=kwargs,
+            name=name,
+            tz=tz,
+            queue=self._queue,
+            catch_up=catch_up,
+            no_overlap=no_overlap,
+            max_attempts=self._max_attempts,
+            timeout=self._timeout,
+            retry_delay=self._retry_delay,
+            backoff_strategy=self._backoff,
+            constructor_args=self._constructor_args,
+        )
+        return await _schedules.save(self._engine, record)

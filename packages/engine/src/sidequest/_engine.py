@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import _liveness as liveness
+from . import _schedules as schedules_module
 from ._backend import Backend
 from ._builder import JobBuilder
 from ._config import QueueConfig
@@ -47,6 +48,7 @@ class Sidequest:
         backend: str | Backend = DEFAULT_BACKEND,
         *,
         queues: Iterable[QueueConfig] = (),
+        schedules: Iterable[schedules_module.Schedule] = (),
         max_concurrent_jobs: int = 10,
         jobs: Iterable[type[Job]] = (),
         poll_interval: Duration | None = None,
@@ -54,6 +56,7 @@ class Sidequest:
         heartbeat_interval: Duration = 5,
         release_expired_interval: Duration = 10,
         cleanup_interval: Duration | None = 3600,
+        schedule_interval: Duration = 1,
         cleanup_older_than: Duration = 30 * 86400,
         shutdown_timeout: Duration = 30,
         queue_defaults: Mapping[str, Any] | None = None,
@@ -78,6 +81,10 @@ class Sidequest:
         if any(not isinstance(q, QueueConfig) for q in self.queue_configs.values()):
             raise ConfigurationError("queues must be QueueConfig(...) values")
         self.max_concurrent_jobs = max_concurrent_jobs
+        self.declared_schedules = list(schedules)
+        if any(not isinstance(item, schedules_module.Schedule) for item in self.declared_schedules):
+            raise ConfigurationError("schedules must be Schedule(...) values")
+        self.schedule_interval = schedules_module.interval_seconds(schedule_interval)
         self.resolver = JobResolver(jobs)
         self._poll_interval = None if poll_interval is None else to_seconds(poll_interval, "poll_interval")
         self.lease = to_seconds(lease, "lease")
@@ -104,6 +111,7 @@ class Sidequest:
         self.stats = EngineStats()
         self.jobs = JobOperations(self)
         self.queues = QueueOperations(self)
+        self.schedules = schedules_module.ScheduleOperations(self)
         self._known_queues: set[str] = set()
         self._configure_lock: asyncio.Lock | None = None
         self._configured = False
@@ -180,6 +188,7 @@ class Sidequest:
         await self.configure()
         self._set_queue_filter(queues)
         await self._apply_queue_configs()
+        await schedules_module.reconcile(self, self.declared_schedules)
         backend = self.backend
         dispatcher = Dispatcher(self)
         self._dispatcher = dispatcher
@@ -197,6 +206,14 @@ class Sidequest:
                 name="sidequest-release-expired",
             ),
         ]
+        self._tasks.append(
+            asyncio.create_task(
+                liveness.every(
+                    self.schedule_interval, "recurring schedules", lambda: schedules_module.fire_due(self)
+                ),
+                name="sidequest-schedules",
+            )
+        )
         if self.cleanup_interval is not None:
             self._tasks.append(
                 asyncio.create_task(

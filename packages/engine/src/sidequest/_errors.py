@@ -71,6 +71,14 @@ class QueueNotFoundError(SidequestError):
         self.name = name
 
 
+class ScheduleNotFoundError(SidequestError):
+    """No schedule has this name."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(None if name is None else f"schedule {name!r} not found")
+        self.name = name
+
+
 class InvalidStateError(SidequestError):
     """The job's state does not allow this action."""
 

@@ -27,6 +27,8 @@ from ._records import (
     NewJob,
     QueueRecord,
     QueueState,
+    ScheduleRecord,
+    ScheduleState,
     TimeBucket,
     Transition,
 )
@@ -44,6 +46,7 @@ class MemoryBackend:
         self._lock = threading.RLock()
         self._jobs: dict[int, JobRecord] = {}
         self._queues: dict[str, QueueRecord] = {}
+        self._schedules: dict[str, ScheduleRecord] = {}
         self._next_id = 1
         self._subscribers: list[WakeupCallback] = []
         self._migrated = False
@@ -324,10 +327,58 @@ class MemoryBackend:
             self._wake()
         return queue
 
+    # schedules -------------------------------------------------------------------------
+    async def save_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord:
+        with self._lock:
+            self._schedules[schedule.name] = copy.deepcopy(schedule)
+        return schedule
+
+    async def get_schedule(self, name: str) -> ScheduleRecord | None:
+        with self._lock:
+            return copy.deepcopy(self._schedules.get(name))
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        with self._lock:
+            return [copy.deepcopy(self._schedules[name]) for name in sorted(self._schedules)]
+
+    async def delete_schedule(self, name: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(name, None) is not None
+
+    async def set_schedule_state(self, name: str, state: ScheduleState) -> ScheduleRecord | None:
+        with self._lock:
+            current = self._schedules.get(name)
+            if current is None:
+                return None
+            self._schedules[name] = attrs.evolve(current, state=ScheduleState(state))
+            return copy.deepcopy(self._schedules[name])
+
+    async def advance_schedule(
+        self,
+        name: str,
+        *,
+        expected_next_fire_at: datetime,
+        next_fire_at: datetime,
+        last_fired_at: datetime | None,
+        last_job_id: int | None,
+    ) -> bool:
+        with self._lock:
+            current = self._schedules.get(name)
+            if current is None or current.next_fire_at != expected_next_fire_at:
+                return False
+            changes: dict[str, Any] = {"next_fire_at": next_fire_at}
+            if last_fired_at is not None:
+                changes["last_fired_at"] = last_fired_at
+            if last_job_id is not None:
+                changes["last_job_id"] = last_job_id
+            self._schedules[name] = attrs.evolve(current, **changes)
+            return True
+
     async def truncate(self) -> None:
         with self._lock:
             self._jobs.clear()
             self._queues.clear()
+            self._schedules.clear()
 
 
 def _holds(job: JobRecord) -> bool:

@@ -234,3 +234,41 @@ class JobFilter:
     before_id: int | None = None
     offset: int = 0
     limit: int = 50
+
+
+CatchUp = Literal["latest", "all", "none"]
+
+
+class ScheduleState(StrEnum):
+    """Whether a schedule fires: ``disabled`` marks a declared schedule removed from the config."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+
+
+@frozen(kw_only=True)
+class ScheduleRecord:
+    """A recurring job stored in the database: what to enqueue, when, and what happened last."""
+
+    name: str
+    cron: str
+    tz: str = "UTC"
+    queue: str = "default"
+    script: str
+    job_class: str
+    args: tuple[JsonValue, ...] = ()
+    kwargs: Mapping[str, JsonValue] = field(factory=dict)
+    constructor_args: tuple[JsonValue, ...] = ()
+    max_attempts: int = 5
+    timeout: float | None = None
+    retry_delay: float | None = 1.0
+    backoff_strategy: BackoffStrategy = "exponential"
+    catch_up: CatchUp = "latest"
+    no_overlap: bool = False
+    declared: bool = False
+    """True for schedules from ``Sidequest(schedules=[...])`` (reconciled at start)."""
+    state: ScheduleState = ScheduleState.ACTIVE
+    next_fire_at: datetime
+    last_fired_at: datetime | None = None
+    last_job_id: int | None = None

@@ -48,6 +48,8 @@ from ._records import (
     NewJob,
     QueueRecord,
     QueueState,
+    ScheduleRecord,
+    ScheduleState,
     TimeBucket,
     Transition,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "NewJob",
     "QueueRecord",
     "QueueState",
+    "ScheduleRecord",
+    "ScheduleState",
     "TimeBucket",
     "Transition",
     "WakeupCallback",
