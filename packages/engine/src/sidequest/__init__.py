@@ -26,6 +26,7 @@ from ._errors import (
     SidequestError,
     WorkerShutdown,
 )
+from ._functions import FunctionJob, JobContext
 from ._job import Job
 from ._records import (
     ErrorRecord,
@@ -54,12 +55,14 @@ __all__ = [
     "EngineStats",
     "ErrorRecord",
     "Fail",
+    "FunctionJob",
     "InvalidPayloadError",
     "InvalidStateError",
     "Job",
     "JobAborted",
     "JobBuilder",
     "JobCanceled",
+    "JobContext",
     "JobCounts",
     "JobNotFoundError",
     "JobRecord",

@@ -131,6 +131,19 @@ class JobBuilder(Generic[J]):
         records = await self._engine.enqueue_jobs([self.new_job(args, kwargs)], connection=connection)
         return records[0]
 
+    def enqueue_sync(self, *args: Any, **kwargs: Any) -> JobRecord:
+        """``enqueue`` for synchronous code (no event loop needed; safe from many threads)."""
+        return self._engine.call_sync(lambda twin: attrs.evolve(self, engine=twin).enqueue(*args, **kwargs))
+
+    def enqueue_many_sync(
+        self, arguments: Iterable[Sequence[Any]], *, skip_duplicates: bool = False
+    ) -> list[JobRecord]:
+        """``enqueue_many`` for synchronous code."""
+        items = list(arguments)
+        return self._engine.call_sync(
+            lambda twin: attrs.evolve(self, engine=twin).enqueue_many(items, skip_duplicates=skip_duplicates)
+        )
+
     async def enqueue_many(
         self,
         arguments: Iterable[Sequence[Any]],

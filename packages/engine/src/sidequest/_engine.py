@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,16 +20,19 @@ from ._config import QueueConfig
 from ._dispatcher import Dispatcher
 from ._durations import Duration, to_seconds
 from ._errors import ConfigurationError, JobCanceled, WorkerShutdown
+from ._functions import FunctionJob, make_function_job
 from ._job import Job
 from ._operations import JobOperations, QueueOperations
 from ._payload import MAX_PAYLOAD_BYTES
 from ._plugins import create_backend
+from ._portal import Portal
 from ._records import JobRecord, NewJob, QueueRecord, QueueState
 from ._resolution import JobResolver
 from ._stats import EngineStats
 
 log = logging.getLogger("sidequest")
 J = TypeVar("J", bound=Job)
+T = TypeVar("T")
 DEFAULT_BACKEND = "sqlite:///sidequest.sqlite3"
 RUNNERS = ("async",)
 
@@ -120,6 +123,8 @@ class Sidequest:
         self._release_now: asyncio.Event | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._signals_installed = False
+        self._portal: Portal | None = None
+        self._twin: Sidequest | None = None
 
     # properties ------------------------------------------------------------------------------
     @property
@@ -264,6 +269,9 @@ class Sidequest:
     async def close(self) -> None:
         """Stop (if started) and release the backend's connections."""
         await self.stop()
+        if self._portal is not None and self._twin is not None:
+            twin, self._twin = self._twin, None
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(twin.close(), self._portal.loop))
         if self._backend is not None and self._configured:
             await self._backend.close()
             self._configured = False
@@ -283,6 +291,39 @@ class Sidequest:
         finally:
             await self.close()
 
+    # synchronous access --------------------------------------------------------------------
+    def call_sync(self, action: Callable[[Sidequest], Awaitable[T]]) -> T:
+        """Run ``action(engine)`` from synchronous code and return its result.
+
+        The action runs on a private event loop thread with its own connection (a twin of
+        this instance with the same configuration), so it is safe from any thread.
+        """
+        if self._portal is None:
+            self._portal = Portal()
+        return self._portal.call(self._run_on_twin(action))
+
+    async def _run_on_twin(self, action: Callable[[Sidequest], Awaitable[T]]) -> T:
+        if self._twin is None:
+            self._twin = Sidequest(
+                self._backend_spec,
+                queues=self.queue_configs.values(),
+                jobs=self.resolver.registered_classes(),
+                max_payload_bytes=self.max_payload_bytes,
+                backend_options=self._backend_options,
+                migrate=self._migrate,
+            )
+            self._twin.queue_defaults = self.queue_defaults
+        return await action(self._twin)
+
+    def close_sync(self) -> None:
+        """Release the connection used by the ``*_sync`` methods."""
+        if self._portal is not None and self._twin is not None:
+            twin, self._twin = self._twin, None
+            self._portal.call(twin.close())
+        if self._portal is not None:
+            self._portal.close()
+            self._portal = None
+
     async def __aenter__(self) -> Sidequest:
         return await self.configure()
 
@@ -292,6 +333,14 @@ class Sidequest:
         await self.close()
 
     # enqueueing ---------------------------------------------------------------------------------
+    def job(self, **options: Any) -> Callable[[Callable[..., Any]], type[FunctionJob]]:
+        """Decorator turning a function into a job: ``@sq.job(queue="emails", max_attempts=3)``.
+
+        The decorated name becomes a Job class with ``.enqueue(...)``, ``.enqueue_sync(...)``
+        and ``.build()``. A first parameter named ``ctx`` receives a ``JobContext``.
+        """
+        return lambda func: make_function_job(self, func, options)
+
     def build(self, job_class: type[J]) -> JobBuilder[J]:
         """Start building a job of ``job_class``; finish with ``.enqueue(...)``."""
         self.resolver.name_of(job_class)

@@ -130,6 +130,31 @@ class JobOperations:
     async def delete_finished(self, older_than: datetime) -> int:
         return await (await self._engine.connected()).delete_finished(older_than)
 
+    # synchronous variants (no event loop needed) ---------------------------------------
+    def get_sync(self, job_id: int) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.get(job_id))
+
+    def list_sync(self, **filters: Any) -> builtins.list[JobRecord]:
+        return self._engine.call_sync(lambda twin: twin.jobs.list(**filters))
+
+    def count_sync(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
+        return self._engine.call_sync(lambda twin: twin.jobs.count(since, until))
+
+    def cancel_sync(self, job_id: int) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.cancel(job_id))
+
+    def run_sync(self, job_id: int) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.run(job_id))
+
+    def rerun_sync(self, job_id: int) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.rerun(job_id))
+
+    def snooze_sync(self, job_id: int, delay: Duration) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.snooze(job_id, delay))
+
+    def wait_sync(self, job_id: int, timeout: Duration | None = None) -> JobRecord:
+        return self._engine.call_sync(lambda twin: twin.jobs.wait(job_id, timeout))
+
     async def _apply(self, job_id: int, change: Transition, action: str) -> JobRecord:
         record = await (await self._engine.connected()).transition(job_id, change)
         if record is not None:

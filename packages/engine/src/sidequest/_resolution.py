@@ -25,6 +25,9 @@ class JobResolver:
         self._by_key[(cls.__module__, cls.__qualname__)] = cls
         self._by_name[cls.__qualname__] = cls
 
+    def registered_classes(self) -> list[type[Job]]:
+        return list(self._by_key.values())
+
     def registered(self, cls: type[Job]) -> bool:
         return self._by_key.get((cls.__module__, cls.__qualname__)) is cls
 
