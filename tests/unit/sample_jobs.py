@@ -128,3 +128,53 @@ class Metadata(Job):
 
 
 ENGINES: dict[str, Any] = {}
+
+
+class CpuBound(Job):
+    """Burns CPU for ``seconds`` and reports when it ran (for overlap checks)."""
+
+    def run(self, seconds: float) -> dict[str, float]:
+        import os
+
+        start = time.time()
+        total = 0
+        while time.time() - start < seconds:
+            total += sum(range(1000))
+        return {"start": start, "end": time.time(), "pid": os.getpid()}
+
+
+class ExitsProcess(Job):
+    def run(self) -> None:
+        import os
+
+        os._exit(3)
+
+
+class Segfaults(Job):
+    def run(self) -> None:
+        import ctypes
+
+        ctypes.string_at(0)
+
+
+class SleepsSync(Job):
+    def run(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "woke"
+
+
+class ReportsAbortInProcess(Job):
+    """Waits for the abort signal inside the worker process, then returns what it saw."""
+
+    def run(self, path: str) -> None:
+        reason = self.abort_signal.wait_sync(30) and self.abort_signal.reason
+        with open(path, "w") as handle:
+            handle.write(type(reason).__name__)
+        time.sleep(30)
+
+
+class Pid(Job):
+    def run(self) -> int:
+        import os
+
+        return os.getpid()

@@ -22,8 +22,12 @@ class QueueConfig:
     concurrency: int | None = None
     priority: int | None = None
     state: QueueState | str | None = None
+    runner: str | None = None
+    """This process runs the queue's jobs with this runner (``"async"``/``"process"``); not stored."""
 
     def __attrs_post_init__(self) -> None:
+        if self.runner not in (None, "async", "process"):
+            raise ConfigurationError(f"runner must be 'async' or 'process', got {self.runner!r}")
         if not isinstance(self.name, str) or not self.name:
             raise ConfigurationError(f"queue name must be a non-empty string, got {self.name!r}")
         if self.concurrency is not None:

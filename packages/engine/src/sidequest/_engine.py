@@ -26,6 +26,7 @@ from ._operations import JobOperations, QueueOperations
 from ._payload import MAX_PAYLOAD_BYTES
 from ._plugins import create_backend
 from ._portal import Portal
+from ._process_pool import ProcessPool
 from ._records import JobRecord, NewJob, QueueRecord, QueueState
 from ._resolution import JobResolver
 from ._stats import EngineStats
@@ -34,7 +35,7 @@ log = logging.getLogger("sidequest")
 J = TypeVar("J", bound=Job)
 T = TypeVar("T")
 DEFAULT_BACKEND = "sqlite:///sidequest.sqlite3"
-RUNNERS = ("async",)
+RUNNERS = ("async", "process")
 
 
 class Sidequest:
@@ -64,6 +65,9 @@ class Sidequest:
         shutdown_timeout: Duration = 30,
         queue_defaults: Mapping[str, Any] | None = None,
         runner: str = "async",
+        processes: int | None = None,
+        max_jobs_per_process: int | None = None,
+        abort_grace_period: Duration = 0,
         worker_id: str | None = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         backend_options: Mapping[str, Any] | None = None,
@@ -106,6 +110,14 @@ class Sidequest:
             raise ConfigurationError(f"unknown queue_defaults keys: {', '.join(sorted(unknown))}")
         self.queue_defaults = QueueConfig("*", **defaults).record(QueueRecord(name="*"))
         self.runner = runner
+        self.processes = processes or os.cpu_count() or 1
+        if self.processes < 1:
+            raise ConfigurationError("processes must be ≥ 1")
+        if max_jobs_per_process is not None and max_jobs_per_process < 1:
+            raise ConfigurationError("max_jobs_per_process must be ≥ 1 or None")
+        self.max_jobs_per_process = max_jobs_per_process
+        self.abort_grace_period = to_seconds(abort_grace_period, "abort_grace_period")
+        self._process_pool: ProcessPool | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.max_payload_bytes = max_payload_bytes
         self._migrate = migrate
@@ -142,6 +154,23 @@ class Sidequest:
         if self._poll_interval is not None:
             return self._poll_interval
         return 1.0 if self._backend is not None and self._backend.notifies else 0.1
+
+    def runner_for(self, queue: str) -> str:
+        """The runner this process uses for ``queue``'s jobs."""
+        config = self.queue_configs.get(queue)
+        return config.runner if config is not None and config.runner else self.runner
+
+    @property
+    def process_pool(self) -> ProcessPool:
+        """The pool of worker processes of the process runner (created on first use)."""
+        if self._process_pool is None:
+            self._process_pool = ProcessPool(
+                self.processes,
+                max_jobs_per_process=self.max_jobs_per_process,
+                abort_grace_period=self.abort_grace_period,
+                max_payload_bytes=self.max_payload_bytes,
+            )
+        return self._process_pool
 
     @property
     def started(self) -> bool:
@@ -255,6 +284,9 @@ class Sidequest:
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._process_pool is not None:
+            await self._process_pool.close()
+            self._process_pool = None
         self.backend.unsubscribe(dispatcher.wake)
         self._remove_signal_handlers()
         self._dispatcher = None

@@ -22,6 +22,7 @@ from ._errors import (
     WorkerShutdown,
 )
 from ._job import Job
+from ._process_pool import InvalidResultError, UnknownJobClassError
 from ._records import ErrorRecord, JobRecord, Transition
 from ._results import Complete, Fail, Retry, Snooze
 from ._threads import run_in_thread
@@ -87,6 +88,9 @@ class Executor:
             if not execution.signal.aborted or (current is not None and current.cancelling()):
                 raise
             return self._aborted_outcome(execution, None)
+        except (UnknownJobClassError, InvalidResultError) as exc:
+            kind = "UnknownJobClass" if isinstance(exc, UnknownJobClassError) else "InvalidResult"
+            return transitions.fail(record, self._error(record, kind, str(exc)))
         except Exception as exc:
             if execution.signal.aborted:
                 return self._aborted_outcome(execution, exc)
@@ -98,6 +102,8 @@ class Executor:
 
     async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
         record = execution.record
+        if self._engine.runner_for(record.queue) == "process":
+            return await self._engine.process_pool.run(record, execution.signal)
         job = job_class(*record.constructor_args)
         job._bind(record, execution.signal)
         if inspect.iscoroutinefunction(job.run):
@@ -187,8 +193,9 @@ class Executor:
     def _exception_error(self, record: JobRecord, exc: BaseException | None) -> ErrorRecord:
         if exc is None:
             return self._error(record, "Error", "")
-        tb = "".join(traceback.format_exception(exc))
-        return self._error(record, type(exc).__qualname__, str(exc), tb)
+        kind = getattr(exc, "error_type", None) or type(exc).__qualname__
+        tb = getattr(exc, "remote_traceback", None) or "".join(traceback.format_exception(exc))
+        return self._error(record, kind, str(exc), tb)
 
     def _reason_error(self, record: JobRecord, reason: str | BaseException, kind: str) -> ErrorRecord:
         if isinstance(reason, BaseException):
