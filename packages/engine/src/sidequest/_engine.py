@@ -72,6 +72,7 @@ class Sidequest:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         backend_options: Mapping[str, Any] | None = None,
         migrate: bool = True,
+        dashboard: bool | Mapping[str, Any] | None = None,
     ) -> None:
         if (
             isinstance(max_concurrent_jobs, bool)
@@ -121,6 +122,12 @@ class Sidequest:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.max_payload_bytes = max_payload_bytes
         self._migrate = migrate
+        if dashboard is not None and not isinstance(dashboard, bool | Mapping):
+            raise ConfigurationError("dashboard must be True/False or a dict of Dashboard options")
+        self.dashboard_options: dict[str, Any] | None = (
+            dict(dashboard) if isinstance(dashboard, Mapping) else {} if dashboard else None
+        )
+        self.dashboard: Any = None
         self.only_queues: frozenset[str] | None = None
         self.queue_limits: dict[str, int] = {}
         self.stats = EngineStats()
@@ -255,10 +262,22 @@ class Sidequest:
                     name="sidequest-cleanup",
                 )
             )
+        if self.dashboard_options is not None:
+            await self._start_dashboard(self.dashboard_options)
         if handle_signals:
             self._install_signal_handlers()
         log.info("sidequest worker %s started on %s", self.worker_id, backend.url)
         return self
+
+    async def _start_dashboard(self, options: dict[str, Any]) -> None:
+        try:
+            from sidequest_dashboard import Dashboard
+        except ImportError:
+            raise ConfigurationError(
+                "dashboard=... needs the dashboard package: pip install 'sidequest[dashboard]'"
+            ) from None
+        self.dashboard = Dashboard(self, **options)
+        await self.dashboard.start()
 
     async def stop(self) -> None:
         """Stop claiming, let running jobs finish for up to ``shutdown_timeout`` seconds,
@@ -266,6 +285,9 @@ class Sidequest:
         dispatcher = self._dispatcher
         if dispatcher is None:
             return
+        if self.dashboard is not None:
+            dashboard, self.dashboard = self.dashboard, None
+            await dashboard.stop()
         dispatcher.stop_claiming()
         await asyncio.gather(self._tasks[0], return_exceptions=True)
         pending = [ex.task for ex in dispatcher.executions.values() if ex.task is not None]
