@@ -1,0 +1,40 @@
+"""Fixtures for the fault tests: a fresh database per test (SQLite file, PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from backends import backend_url  # noqa: E402
+
+from sidequest import Sidequest  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with backend_url(request.param, tmp_path) as value:
+        yield value
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+async def client(url: str) -> AsyncIterator[Sidequest]:
+    """A configure-only engine: enqueues and inspects, never runs jobs."""
+    sq = Sidequest(url)
+    await sq.configure()
+    try:
+        yield sq
+    finally:
+        await sq.close()
