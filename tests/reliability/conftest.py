@@ -11,9 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from backends import backend_url  # noqa: E402
-
-from sidequest import Sidequest  # noqa: E402
+from backends import backend_url
+from sidequest import Sidequest
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from rel_jobs import LEDGER_ENV
-
 from sidequest import JobRecord, JobState, Sidequest
 
 HERE = Path(__file__).parent
@@ -41,7 +40,9 @@ class Worker:
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
-        assert line.strip() == "ready", f"worker did not start: {line!r} {self.process.stderr and self.process.stderr.read()}"
+        assert line.strip() == "ready", (
+            f"worker did not start: {line!r} {self.process.stderr and self.process.stderr.read()}"
+        )
 
     @property
     def pid(self) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from harness import Worker, check_invariants, executions
 from rel_jobs import SyncWork, Work
-
 from sidequest import JobState, Sidequest
 
 pytestmark = pytest.mark.slow
@@ -26,6 +25,7 @@ async def running(sq: Sidequest, n: int, timeout: float = 30) -> None:
 
 async def test_t7_in_flight_jobs_finish_within_the_grace(url: str, client: Sidequest, ledger: Path) -> None:
     ids = [r.id for r in await client.build(Work).enqueue_many([(2.0,)] * 20)]
+    await client.queues.update("default", concurrency=20)
     worker = Worker(url, 20, ledger, shutdown_timeout=10)
     await running(client, 20)
     started = time.monotonic()
@@ -64,7 +64,9 @@ async def test_t7_second_signal_releases_at_once(url: str, client: Sidequest, le
     assert {stored[i].state for i in ids} == {JobState.WAITING}
 
 
-async def test_t9_a_paused_workers_late_completion_is_rejected(url: str, client: Sidequest, ledger: Path) -> None:
+async def test_t9_a_paused_workers_late_completion_is_rejected(
+    url: str, client: Sidequest, ledger: Path
+) -> None:
     job = await client.build(SyncWork).enqueue(2.0)
     first = Worker(url, 1, ledger, lease=1.0, heartbeat_interval=0.3)
     await running(client, 1)

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rel_jobs import Work
-
 from sidequest import DuplicateJobError, InvalidPayloadError, JobState, Sidequest
 from sidequest._transitions import complete, start
 from sidequest.backend import Backend, NewJob, create_backend
@@ -67,8 +66,11 @@ async def test_t10_concurrent_unique_enqueues_store_one(url: str) -> None:
         outcomes = await asyncio.gather(*(attempt(engines[i % 5]) for i in range(100)))
         stored = [o for o in outcomes if o is not None]
         assert len(stored) == 1
-        batch = await engines[0].build(Work).unique(with_args=True).enqueue_many(
-            [("K",), ("L",), ("L",)], skip_duplicates=True
+        batch = (
+            await engines[0]
+            .build(Work)
+            .unique(with_args=True)
+            .enqueue_many([("K",), ("L",), ("L",)], skip_duplicates=True)
         )
         assert [r.args for r in batch] == [("L",)]
         assert len(await engines[0].jobs.list(job_class="Work")) == 2
@@ -82,7 +84,9 @@ json_leaf = st.one_of(
 )
 payloads = st.recursive(
     st.one_of(json_leaf, st.binary(max_size=4), st.tuples(st.integers())),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.one_of(st.text(), st.integers()), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.one_of(st.text(), st.integers()), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -15,7 +15,7 @@ import attrs
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sidequest import Sidequest  # noqa: E402
+from sidequest import Sidequest
 
 
 async def main() -> None:
