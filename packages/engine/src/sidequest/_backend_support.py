@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
@@ -131,3 +133,23 @@ def mask_url(url: str) -> str:
         host += f":{parts.port}"
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def decode_payload(
+    loads: Callable[[Any], Any], args: Any, kwargs: Any, constructor_args: Any
+) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...], str | None]:
+    """Decode a stored job's arguments; a corrupt value never raises.
+
+    Returns ``(args, kwargs, constructor_args, error)``: on a corrupt or mis-shaped value
+    the arguments are empty and ``error`` says what was wrong (store it as
+    ``JobRecord.decode_error``; the engine then fails that job alone).
+    """
+    try:
+        decoded_args, decoded_kwargs, decoded_ctor = loads(args), loads(kwargs), loads(constructor_args)
+    except (ValueError, TypeError) as exc:
+        return (), {}, (), f"undecodable stored payload: {exc}"
+    if not isinstance(decoded_args, list) or not isinstance(decoded_ctor, list):
+        return (), {}, (), "undecodable stored payload: args and constructor_args must be JSON arrays"
+    if not isinstance(decoded_kwargs, dict):
+        return (), {}, (), "undecodable stored payload: kwargs must be a JSON object"
+    return tuple(decoded_args), decoded_kwargs, tuple(decoded_ctor), None

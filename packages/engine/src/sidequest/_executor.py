@@ -72,6 +72,8 @@ class Executor:
 
     async def _run(self, execution: Execution) -> Transition | None:
         record = execution.record
+        if record.decode_error:
+            return transitions.fail(record, self._error(record, "UndecodablePayload", record.decode_error))
         try:
             job_class = self._engine.resolver.resolve(record.script, record.job_class)
         except LookupError as exc:

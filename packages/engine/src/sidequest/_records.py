@@ -104,6 +104,8 @@ class JobRecord:
     backoff_strategy: BackoffStrategy = "exponential"
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
+    decode_error: str | None = None
+    """Set by the backend when the stored payload could not be decoded (the job fails when run)."""
 
     @property
     def finished(self) -> bool:
