@@ -1,0 +1,147 @@
+"""Rows → records. Column lists are fixed so rows are decoded by position (fast)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from asyncpg import Record
+from sidequest.backend import (
+    ErrorRecord,
+    JobRecord,
+    JobState,
+    QueueRecord,
+    QueueState,
+    ScheduleRecord,
+    ScheduleState,
+)
+
+from ._codec import loads, ms, ms_or_none
+
+JOB_COLUMNS = (
+    "id",
+    "queue",
+    "state",
+    "script",
+    "class",
+    "args::text",
+    "kwargs::text",
+    "constructor_args::text",
+    "attempt",
+    "max_attempts",
+    "inserted_at",
+    "available_at",
+    "timeout",
+    "result::text",
+    "errors::text",
+    "attempted_at",
+    "completed_at",
+    "failed_at",
+    "canceled_at",
+    "claimed_at",
+    "claimed_by",
+    "unique_digest",
+    "uniqueness_config::text",
+    "retry_delay",
+    "backoff_strategy",
+    "lease_token::text",
+    "lease_expires_at",
+)
+QUEUE_COLUMNS = ("name", "concurrency", "priority", "state")
+SCHEDULE_COLUMNS = (
+    "name",
+    "cron",
+    "tz",
+    "queue",
+    "script",
+    "class",
+    "args::text",
+    "kwargs::text",
+    "constructor_args::text",
+    "max_attempts",
+    "timeout",
+    "retry_delay",
+    "backoff_strategy",
+    "catch_up",
+    "no_overlap",
+    "declared",
+    "state",
+    "next_fire_at",
+    "last_fired_at",
+    "last_job_id",
+)
+
+_STATES = {state.value: state for state in JobState}
+_EMPTY_LIST = "[]"
+_EMPTY_OBJECT = "{}"
+
+
+def select_list(columns: Sequence[str], alias: str = "") -> str:
+    """``a.id, a.args::text AS args, …`` (every column keeps its plain name)."""
+    prefix = f"{alias}." if alias else ""
+    parts = []
+    for column in columns:
+        name, _, cast = column.partition("::")
+        parts.append(f"{prefix}{name}::{cast} AS {name}" if cast else f"{prefix}{name}")
+    return ", ".join(parts)
+
+
+def job_record(row: Record) -> JobRecord:
+    args, kwargs, ctor, errors = row[5], row[6], row[7], row[14]
+    return JobRecord(
+        id=row[0],
+        queue=row[1],
+        state=_STATES[row[2]],
+        script=row[3],
+        job_class=row[4],
+        args=() if args == _EMPTY_LIST else tuple(loads(args)),
+        kwargs={} if kwargs == _EMPTY_OBJECT else loads(kwargs),
+        constructor_args=() if ctor == _EMPTY_LIST else tuple(loads(ctor)),
+        attempt=row[8],
+        max_attempts=row[9],
+        inserted_at=ms(row[10]),
+        available_at=ms(row[11]),
+        timeout=row[12],
+        result=loads(row[13]),
+        errors=() if errors == _EMPTY_LIST else tuple(ErrorRecord.from_json(e) for e in loads(errors)),
+        attempted_at=ms_or_none(row[15]),
+        completed_at=ms_or_none(row[16]),
+        failed_at=ms_or_none(row[17]),
+        canceled_at=ms_or_none(row[18]),
+        claimed_at=ms_or_none(row[19]),
+        claimed_by=row[20],
+        unique_digest=row[21],
+        uniqueness_config=loads(row[22]),
+        retry_delay=row[23],
+        backoff_strategy=row[24],
+        lease_token=row[25],
+        lease_expires_at=ms_or_none(row[26]),
+    )
+
+
+def queue_record(row: Record) -> QueueRecord:
+    return QueueRecord(name=row[0], concurrency=row[1], priority=row[2], state=QueueState(row[3]))
+
+
+def schedule_record(row: Record) -> ScheduleRecord:
+    return ScheduleRecord(
+        name=row[0],
+        cron=row[1],
+        tz=row[2],
+        queue=row[3],
+        script=row[4],
+        job_class=row[5],
+        args=tuple(loads(row[6])),
+        kwargs=loads(row[7]),
+        constructor_args=tuple(loads(row[8])),
+        max_attempts=row[9],
+        timeout=row[10],
+        retry_delay=row[11],
+        backoff_strategy=row[12],
+        catch_up=row[13],
+        no_overlap=row[14],
+        declared=row[15],
+        state=ScheduleState(row[16]),
+        next_fire_at=ms(row[17]),
+        last_fired_at=ms_or_none(row[18]),
+        last_job_id=row[19],
+    )

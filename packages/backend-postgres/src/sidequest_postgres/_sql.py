@@ -1,0 +1,342 @@
+"""Every SQL statement of the backend, built once per schema (no per-call lookups).
+
+Each operation is one statement (one round trip); asyncpg prepares and caches each text.
+Values are always bind parameters; the only interpolated names are the validated, quoted
+schema and fixed column names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sidequest.backend import (
+    WORKER_LOST,
+    WORKER_LOST_MESSAGE,
+    JobFilter,
+    JobState,
+    Transition,
+    clamp_limit,
+    is_pattern,
+    like_pattern,
+    search_text,
+)
+
+from ._codec import dumps
+from ._config import quote_ident
+from ._rows import JOB_COLUMNS, QUEUE_COLUMNS, SCHEDULE_COLUMNS, select_list
+from ._schema import FINISHED_AT, HOLDS_DIGEST, LATEST_AT
+
+NOW_MS = "date_trunc('milliseconds', now())"
+# NOTIFY payloads are the queue name, cut to stay far below PostgreSQL's 8000-byte payload limit.
+HELD = "('claimed', 'running')"
+FINISHED = "('completed', 'failed', 'canceled')"
+_STAMPS = frozenset({"attempted_at", "completed_at", "failed_at", "canceled_at"})
+_TIME_FIELDS = {
+    "inserted_at": "inserted_at",
+    "attempted_at": "attempted_at",
+    "available_at": "available_at",
+    "finished_at": FINISHED_AT,
+}
+_INSERT_COLUMNS = (
+    "queue, state, script, class, args, kwargs, constructor_args, attempt, max_attempts, inserted_at, "
+    "available_at, timeout, unique_digest, uniqueness_config, unique_forever, retry_delay, backoff_strategy"
+)
+_INSERT_SOURCE = """
+    SELECT x.queue, 'waiting', x.script, x.class, x.args::jsonb, x.kwargs::jsonb, x.ctor::jsonb, 0,
+           x.max_attempts, t.ts,
+           COALESCE(x.available_at,
+                    date_trunc('milliseconds', t.now + x.available_in * interval '1 second')),
+           x.timeout, x.digest, x.uconf::jsonb, x.forever, x.retry_delay, x.backoff
+    FROM (SELECT statement_timestamp() AS now,
+                 date_trunc('milliseconds', statement_timestamp()) AS ts) AS t
+    CROSS JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                      $7::int4[], $8::timestamptz[], $9::float8[], $10::float8[], $11::text[],
+                      $12::text[], $13::bool[], $14::float8[], $15::text[])
+        WITH ORDINALITY AS x(queue, script, class, args, kwargs, ctor, max_attempts, available_at,
+                             available_in, timeout, digest, uconf, forever, retry_delay, backoff, ord)
+    ORDER BY x.ord"""
+
+
+class Statements:
+    """The statements for one schema. ``notify``: whether writes that make work ready NOTIFY."""
+
+    def __init__(self, schema: str, *, notify: bool) -> None:
+        s = quote_ident(schema)
+        self.notify = notify
+        self.jobs = jobs = f"{s}.sidequest_jobs"
+        self.queues = queues = f"{s}.sidequest_queues"
+        self.schedules = schedules = f"{s}.sidequest_schedules"
+        cols = select_list(JOB_COLUMNS)
+        jcols = select_list(JOB_COLUMNS, "j")
+        qcols = select_list(QUEUE_COLUMNS)
+        scols = select_list(SCHEDULE_COLUMNS)
+        self.job_columns = cols
+        self._transitions: dict[tuple[Any, ...], str] = {}
+
+        # enqueue: $16 is the NOTIFY channel -------------------------------------------------
+        def enqueue(skip_duplicates: bool, wake: bool) -> str:
+            conflict = (
+                f"ON CONFLICT (unique_digest) WHERE {HOLDS_DIGEST} DO NOTHING" if skip_duplicates else ""
+            )
+            notify = (
+                " CROSS JOIN (SELECT count(pg_notify($16, left(q.queue, 200))) AS n"
+                " FROM (SELECT DISTINCT queue FROM ins) AS q) AS woken"
+                if wake
+                else ""
+            )
+            return (
+                f"WITH ins AS (INSERT INTO {jobs} ({_INSERT_COLUMNS}) {_INSERT_SOURCE} {conflict}"
+                f" RETURNING {cols}) SELECT ins.* FROM ins{notify} ORDER BY ins.id"
+            )
+
+        self.enqueue = {(skip, wake): enqueue(skip, wake) for skip in (False, True) for wake in (False, True)}
+        self.holder_of_digest = (
+            f"SELECT id FROM {jobs} WHERE unique_digest = $1 AND {HOLDS_DIGEST} AND id <> $2"
+            " ORDER BY id LIMIT 1"
+        )
+
+        # claim: one statement per queue, served by the partial index on waiting jobs -----------
+        self.claim = f"""
+WITH picked AS MATERIALIZED (
+    SELECT id FROM {jobs}
+    WHERE state = 'waiting' AND queue = $1 AND available_at <= now()
+    ORDER BY available_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE {jobs} AS j
+    SET state = 'claimed', claimed_at = {NOW_MS}, claimed_by = $3,
+        lease_token = gen_random_uuid(),
+        lease_expires_at = date_trunc('milliseconds', now() + $4::float8 * interval '1 second')
+    FROM picked WHERE j.id = picked.id
+    RETURNING {jcols}
+)
+SELECT * FROM claimed ORDER BY available_at, id"""
+
+        # leases -----------------------------------------------------------------------------
+        self.heartbeat_renew = f"""
+UPDATE {jobs} AS j
+SET lease_expires_at = date_trunc('milliseconds', now() + $3::float8 * interval '1 second')
+FROM unnest($1::bigint[], $2::text[]::uuid[]) AS l(id, token)
+WHERE j.id = l.id AND j.lease_token = l.token AND j.state IN {HELD}
+RETURNING j.id"""
+        self.heartbeat_check = f"""
+SELECT j.id FROM {jobs} AS j
+JOIN unnest($1::bigint[], $2::text[]::uuid[]) AS l(id, token) ON j.id = l.id AND j.lease_token = l.token
+WHERE j.state IN {HELD}"""
+        exhausted = "j.state = 'running' AND j.attempt >= j.max_attempts"
+        lost_error = (
+            "jsonb_build_object('type', $1::text, 'message', $2::text, 'traceback', NULL,"
+            " 'attempt', j.attempt, 'worker', j.claimed_by, 'at',"
+            """ to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"'))"""
+        )
+        release_notify = (
+            " CROSS JOIN (SELECT count(pg_notify($3, left(q.queue, 200))) AS n FROM"
+            " (SELECT DISTINCT queue FROM released WHERE state = 'waiting') AS q) AS woken"
+            if notify
+            else ""
+        )
+        self.release_expired = f"""
+WITH expired AS MATERIALIZED (
+    SELECT id FROM {jobs}
+    WHERE state IN {HELD} AND lease_expires_at < now()
+    FOR UPDATE SKIP LOCKED
+), released AS (
+    UPDATE {jobs} AS j SET
+        state = CASE WHEN {exhausted} THEN 'failed' ELSE 'waiting' END,
+        errors = CASE WHEN j.state = 'running'
+                      THEN j.errors || jsonb_build_array({lost_error}) ELSE j.errors END,
+        failed_at = CASE WHEN {exhausted} THEN {NOW_MS} ELSE j.failed_at END,
+        available_at = CASE WHEN j.state = 'running' AND j.attempt < j.max_attempts
+                            THEN {NOW_MS} ELSE j.available_at END,
+        lease_token = NULL, lease_expires_at = NULL
+    FROM expired WHERE j.id = expired.id
+    RETURNING {jcols}
+)
+SELECT released.* FROM released{release_notify} ORDER BY released.id"""
+        self.release_arguments: tuple[str, ...] = (WORKER_LOST, WORKER_LOST_MESSAGE)
+
+        # reads and maintenance ------------------------------------------------------------------
+        self.get_job = f"SELECT {cols} FROM {jobs} WHERE id = $1"
+        self.delete_finished = (
+            f"WITH gone AS (DELETE FROM {jobs} WHERE state IN {FINISHED} AND {FINISHED_AT} < $1"
+            " RETURNING 1) SELECT count(*) FROM gone"
+        )
+        self.count_jobs = f"""
+SELECT state, count(*) FROM {jobs}
+WHERE ($1::timestamptz IS NULL OR {LATEST_AT} >= $1) AND ($2::timestamptz IS NULL OR {LATEST_AT} <= $2)
+GROUP BY state"""
+        self.count_jobs_by_queue = (
+            f"SELECT name, NULL::text, 0::bigint FROM {queues}"
+            f" UNION ALL SELECT queue, state, count(*) FROM {jobs} GROUP BY queue, state"
+        )
+        self.count_jobs_over_time = f"""
+SELECT floor(extract(epoch FROM ({LATEST_AT} - $1::timestamptz)) / $2::numeric)::int AS bucket,
+       state, count(*)
+FROM {jobs} WHERE {LATEST_AT} >= $1 AND {LATEST_AT} < $3
+GROUP BY 1, 2"""
+        self.job_queue_names = f"SELECT DISTINCT queue FROM {jobs}"
+        self.now = f"SELECT {NOW_MS}"
+        self.truncate = f"TRUNCATE {jobs}, {queues}, {schedules}"
+        self.notify_queue = "SELECT pg_notify($1, left($2, 200))"
+
+        # queues -----------------------------------------------------------------------------------
+        insert_queue = (
+            f"INSERT INTO {queues} (name, concurrency, priority, state) VALUES ($1, $2, $3, $4)"
+            f" ON CONFLICT (name) DO NOTHING RETURNING {qcols}"
+        )
+        self.get_queue = f"SELECT {qcols} FROM {queues} WHERE name = $1"
+        self.list_queues = f"SELECT {qcols} FROM {queues}"
+        self.create_queue = insert_queue
+        self.ensure_queue = (
+            f"WITH ins AS ({insert_queue}) SELECT * FROM ins"
+            f" UNION ALL SELECT {qcols} FROM {queues} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)"
+        )
+        self.update_queue = (
+            f"UPDATE {queues} SET concurrency = COALESCE($2, concurrency),"
+            " priority = COALESCE($3, priority), state = COALESCE($4, state)"
+            f" WHERE name = $1 RETURNING {qcols}"
+        )
+
+        # schedules --------------------------------------------------------------------------------
+        names = [c.partition("::")[0] for c in SCHEDULE_COLUMNS]
+        values = ", ".join(
+            f"${i}::text::jsonb" if c.endswith("::text") else f"${i}"
+            for i, c in enumerate(SCHEDULE_COLUMNS, start=1)
+        )
+        updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
+        self.save_schedule = (
+            f"INSERT INTO {schedules} ({', '.join(names)}) VALUES ({values})"
+            f" ON CONFLICT (name) DO UPDATE SET {updates} RETURNING {scols}"
+        )
+        self.get_schedule = f"SELECT {scols} FROM {schedules} WHERE name = $1"
+        self.list_schedules = f"SELECT {scols} FROM {schedules}"
+        self.delete_schedule = f"DELETE FROM {schedules} WHERE name = $1 RETURNING name"
+        self.set_schedule_state = f"UPDATE {schedules} SET state = $2 WHERE name = $1 RETURNING {scols}"
+        self.advance_schedule = (
+            f"UPDATE {schedules} SET next_fire_at = $3, last_fired_at = COALESCE($4, last_fired_at),"
+            " last_job_id = COALESCE($5, last_job_id) WHERE name = $1 AND next_fire_at = $2 RETURNING 1"
+        )
+
+    # transitions ------------------------------------------------------------------------------
+    def transition(self, job_id: int, change: Transition, channel: str) -> tuple[str, list[Any]]:
+        """One fenced UPDATE for ``change`` (statement texts are cached per shape)."""
+        args: list[Any] = [job_id, [state.value for state in change.from_states], change.to_state.value]
+        if change.attempt_delta:
+            args.append(change.attempt_delta)
+        if change.available_in is not None:
+            args.append(float(change.available_in))
+        if change.set_result and not change.rerun:
+            args.append(None if change.result is None else dumps(change.result))
+        if change.error is not None:
+            args.append(error_json(change.error.to_json()))
+        if change.lease_token is not None:
+            args.append(change.lease_token)
+        wake = self.notify and wakes(change)
+        if wake:
+            args.append(channel)
+        shape = (
+            bool(change.attempt_delta),
+            change.stamp,
+            change.available_in is not None,
+            change.set_result and not change.rerun,
+            change.error is not None,
+            change.clear_lease,
+            change.rerun,
+            change.lease_token is not None,
+            wake,
+        )
+        sql = self._transitions.get(shape)
+        if sql is None:
+            sql = self._transitions[shape] = self._transition_sql(change, wake)
+        return sql, args
+
+    def _transition_sql(self, change: Transition, wake: bool) -> str:
+        number = 3
+
+        def param() -> str:
+            nonlocal number
+            number += 1
+            return f"${number}"
+
+        sets: dict[str, str] = {"state": "$3"}
+        if change.attempt_delta:
+            sets["attempt"] = f"GREATEST(0, attempt + {param()}::int)"
+        if change.stamp is not None:
+            if change.stamp not in _STAMPS:
+                raise ValueError(f"unknown timestamp column {change.stamp!r}")
+            sets[change.stamp] = NOW_MS
+        if change.available_in is not None:
+            sets["available_at"] = (
+                f"date_trunc('milliseconds', now() + {param()}::float8 * interval '1 second')"
+            )
+        if change.set_result and not change.rerun:
+            sets["result"] = f"{param()}::text::jsonb"
+        if change.error is not None:
+            sets["errors"] = f"errors || jsonb_build_array({param()}::text::jsonb)"
+        if change.clear_lease:
+            sets["lease_token"] = "NULL"
+            sets["lease_expires_at"] = "NULL"
+        if change.rerun:
+            sets.update(result="NULL", completed_at="NULL", failed_at="NULL", canceled_at="NULL")
+            sets["max_attempts"] = "CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END"
+        where = "id = $1 AND state = ANY($2::text[])"
+        if change.lease_token is not None:
+            where += f" AND lease_token = {param()}::uuid"
+        assignments = ", ".join(f"{column} = {value}" for column, value in sets.items())
+        update = f"UPDATE {self.jobs} SET {assignments} WHERE {where} RETURNING {self.job_columns}"
+        if not wake:
+            return update
+        notify = f"CROSS JOIN LATERAL (SELECT pg_notify({param()}, left(upd.queue, 200))) AS woken"
+        return f"WITH upd AS ({update}) SELECT upd.* FROM upd {notify}"
+
+    # listings ---------------------------------------------------------------------------------
+    def list_jobs(self, f: JobFilter) -> tuple[str, list[Any]]:
+        args: list[Any] = []
+
+        def param(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        where: list[str] = []
+        for column, values in (("state", f.states), ("queue", f.queues), ("class", f.job_classes)):
+            if values:
+                where.append(_match(column, values, param))
+        if f.ids:
+            where.append(f"id = ANY({param([int(i) for i in f.ids])}::bigint[])")
+        if f.args is not None:
+            where.append(f"args = {param(dumps(list(f.args)))}::text::jsonb")
+        if f.search:
+            where.append(f"lower(args::text || kwargs::text) LIKE {param(search_text(f.search))} ESCAPE '\\'")
+        if f.before_id is not None:
+            where.append(f"id < {param(int(f.before_id))}::bigint")
+        moment = _TIME_FIELDS.get(f.time_field)
+        if moment is None:
+            raise ValueError(f"unknown time field {f.time_field!r}")
+        if f.since is not None:
+            where.append(f"{moment} >= {param(f.since)}::timestamptz")
+        if f.until is not None:
+            where.append(f"{moment} <= {param(f.until)}::timestamptz")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        limit = param(clamp_limit(f.limit))
+        offset = param(max(0, int(f.offset)))
+        page = f"ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+        return f"SELECT {self.job_columns} FROM {self.jobs}{clause} {page}", args
+
+
+def wakes(change: Transition) -> bool:
+    """Whether a transition makes a job ready now (workers elsewhere should look)."""
+    return change.to_state == JobState.WAITING and (change.available_in is None or change.available_in <= 0)
+
+
+def error_json(error: dict[str, Any]) -> str:
+    """An error record as JSON text (jsonb cannot store NUL characters: they become U+FFFD)."""
+    return dumps({k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in error.items()})
+
+
+def _match(column: str, values: tuple[str, ...], param: Callable[[Any], str]) -> str:
+    exact = [v for v in values if not is_pattern(v)]
+    tests = [f"{column} = ANY({param(exact)}::text[])"] if exact else []
+    tests += [f"{column} LIKE {param(like_pattern(v))} ESCAPE '\\'" for v in values if is_pattern(v)]
+    return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"

@@ -1,0 +1,433 @@
+"""``PostgresBackend``: the sidequest Backend on PostgreSQL (asyncpg, SKIP LOCKED, LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from sidequest import ConfigurationError, DuplicateJobError, QueueNotFoundError
+from sidequest.backend import (
+    JobCounts,
+    JobFilter,
+    JobRecord,
+    JobState,
+    NewJob,
+    QueueRecord,
+    QueueState,
+    TimeBucket,
+    Transition,
+    WakeupCallback,
+    bucket_starts,
+    check_concurrency,
+    check_order,
+    parse_span,
+)
+
+from . import _schema
+from ._config import PostgresOptions, parse_options
+from ._listener import Listener
+from ._params import insert_columns, queue_values
+from ._rows import job_record, queue_record
+from ._schedules import ScheduleStore
+from ._sql import Statements
+
+log = logging.getLogger("sidequest.postgres")
+if TYPE_CHECKING:
+    Pool = asyncpg.Pool[asyncpg.Record]
+_DUPLICATE_KEY = re.compile(r"\(unique_digest\)=\((.*)\) already exists")
+
+
+class PostgresBackend(ScheduleStore):
+    """Jobs and queues in PostgreSQL tables of one schema.
+
+    ``PostgresBackend("postgresql://user:pass@host/db?schema=jobs&pool_max=20")`` owns an
+    asyncpg pool created on first use; ``PostgresBackend(url, pool=pool)`` or
+    ``PostgresBackend.from_pool(pool, schema=...)`` uses the application's pool (and never
+    closes it). Options may also be passed as keyword arguments (they win over the URL):
+    ``schema``, ``pool_min``, ``pool_max``, ``notify``, ``statement_cache_size``,
+    ``connect_timeout``, ``probe_interval``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        pool: Pool | None = None,
+        schema: str | None = None,
+        pool_min: int | None = None,
+        pool_max: int | None = None,
+        notify: bool | None = None,
+        statement_cache_size: int | None = None,
+        connect_timeout: float | None = None,
+        probe_interval: float | None = None,
+    ) -> None:
+        if url is None and pool is None:
+            raise ConfigurationError("PostgresBackend needs a postgresql:// URL or an asyncpg pool")
+        overrides = {
+            "schema": schema,
+            "pool_min": pool_min,
+            "pool_max": pool_max,
+            "notify": notify,
+            "statement_cache_size": statement_cache_size,
+            "connect_timeout": connect_timeout,
+            "probe_interval": probe_interval,
+        }
+        self.options: PostgresOptions = parse_options(url, overrides)
+        self.url = self.options.url if url is not None else f"postgresql://(pool)/?schema={self.schema}"
+        self.notifies = self.options.notify
+        self.channel = self.options.channel
+        """The NOTIFY channel (derived from the schema)."""
+        self.applied_migrations: list[int] = []
+        """Versions applied by the last ``migrate()`` call of this instance (empty: up to date)."""
+        self._sql = Statements(self.schema, notify=self.notifies)
+        self._pool: Pool | None = pool
+        self._owns_pool = pool is None
+        self._pool_lock: asyncio.Lock | None = None
+        self._closed = False
+        self._subscribers: list[WakeupCallback] = []
+        self._listener: Listener | None = None
+
+    @classmethod
+    def from_pool(cls, pool: Pool, *, schema: str | None = None, **options: Any) -> PostgresBackend:
+        """A backend on the application's asyncpg pool (the pool stays the application's).
+
+        Pass ``url=`` too so that LISTEN gets a connection of its own; otherwise the
+        listener holds one connection of the pool.
+        """
+        url = options.pop("url", None)
+        return cls(url, pool=pool, schema=schema, **options)
+
+    @property
+    def schema(self) -> str:
+        return self.options.schema
+
+    # connections ----------------------------------------------------------------------------
+    async def _db(self) -> Pool:
+        pool = self._pool
+        if pool is not None:
+            return pool
+        return await self._create_pool()
+
+    async def _create_pool(self) -> Pool:
+        if self._closed:
+            raise ConfigurationError("this PostgreSQL backend is closed")
+        if self._pool_lock is None:
+            self._pool_lock = asyncio.Lock()
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.options.dsn,
+                    min_size=self.options.pool_min,
+                    max_size=self.options.pool_max,
+                    reset=_keep_session,
+                    **self.options.pool_arguments(),
+                )
+            return self._pool
+
+    async def _open_listener_connection(self) -> Any:
+        if self.options.dsn is not None:
+            return await asyncpg.connect(self.options.dsn, **self.options.pool_arguments())
+        return await (await self._db()).acquire()
+
+    async def _close_listener_connection(self, conn: Any, broken: bool) -> None:
+        if self.options.dsn is not None:
+            if broken:
+                conn.terminate()
+            else:
+                await asyncio.wait_for(conn.close(), 5)
+            return
+        pool = await self._db()
+        if broken:
+            conn.terminate()
+        await pool.release(conn, timeout=5)
+
+    # schema ------------------------------------------------------------------------------------
+    async def migrate(self) -> None:
+        async with (await self._db()).acquire() as conn:
+            self.applied_migrations = await _schema.migrate(conn, self.schema)
+        if self.applied_migrations:
+            log.info("migrated schema %s to version %s", self.schema, self.applied_migrations[-1])
+
+    async def rollback_migration(self) -> None:
+        async with (await self._db()).acquire() as conn:
+            version = await _schema.rollback(conn, self.schema)
+        if version is not None:
+            log.info("rolled back migration %s of schema %s", version, self.schema)
+
+    async def schema_version(self) -> int | None:
+        """The applied migration version (None when the schema was never migrated)."""
+        async with (await self._db()).acquire() as conn:
+            return await _schema.current_version(conn, self.schema)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._subscribers.clear()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.stop()
+        pool, self._pool = self._pool, None
+        if pool is not None and self._owns_pool:
+            try:
+                await asyncio.wait_for(pool.close(), 10)
+            except TimeoutError:
+                pool.terminate()
+
+    async def now(self) -> datetime:
+        value: datetime = await (await self._db()).fetchval(self._sql.now)
+        return value
+
+    # notifications -------------------------------------------------------------------------------
+    def subscribe(self, callback: WakeupCallback) -> None:
+        self._subscribers.append(callback)
+        if self.notifies and not self._closed:
+            if self._listener is None:
+                self._listener = Listener(
+                    channel=self.channel,
+                    open_connection=self._open_listener_connection,
+                    close_connection=self._close_listener_connection,
+                    on_notify=self._wake,
+                    probe_interval=self.options.probe_interval,
+                    probe_timeout=min(5.0, max(0.5, self.options.probe_interval)),
+                )
+            try:
+                self._listener.start()
+            except RuntimeError:  # no running event loop yet: claim() starts it
+                pass
+
+    def unsubscribe(self, callback: WakeupCallback) -> None:
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
+
+    @property
+    def listener_pid(self) -> int | None:
+        """Backend pid of the LISTEN connection (None when not listening)."""
+        return self._listener.pid if self._listener is not None else None
+
+    async def wait_listening(self, timeout: float = 10.0) -> bool:
+        """Wait until the LISTEN connection is up (False when notifications are off or on timeout)."""
+        if self._listener is None:
+            return False
+        return await self._listener.wait_ready(timeout)
+
+    def _wake(self) -> None:
+        for callback in list(self._subscribers):
+            callback()
+
+    def _wake_locally(self) -> None:
+        """Without NOTIFY, at least this process's subscribers learn about new work at once."""
+        if not self.notifies:
+            self._wake()
+
+    # jobs ------------------------------------------------------------------------------------------
+    async def enqueue(
+        self, jobs: Sequence[NewJob], *, skip_duplicates: bool = False, connection: Any = None
+    ) -> list[JobRecord]:
+        """Insert ``jobs`` with one statement (so in one transaction and one round trip).
+
+        ``connection``: an asyncpg connection whose open transaction the insert joins; the
+        jobs (and the NOTIFY) become visible only if that transaction commits.
+        """
+        if not jobs:
+            return []
+        if connection is not None and not callable(getattr(connection, "fetch", None)):
+            raise ConfigurationError(
+                f"connection= must be an asyncpg connection, got {type(connection).__name__}"
+            )
+        sql = self._sql.enqueue[(bool(skip_duplicates), self.notifies)]
+        args = insert_columns(jobs)
+        if self.notifies:
+            args.append(self.channel)
+        try:
+            if connection is None:
+                rows = await (await self._db()).fetch(sql, *args)
+            else:
+                rows = await connection.fetch(sql, *args)
+        except asyncpg.UniqueViolationError as exc:
+            raise await self._duplicate(exc, jobs) from None
+        if rows and connection is None:
+            self._wake_locally()
+        return [job_record(row) for row in rows]
+
+    async def _duplicate(
+        self, exc: asyncpg.UniqueViolationError, jobs: Sequence[NewJob]
+    ) -> DuplicateJobError:
+        match = _DUPLICATE_KEY.search(exc.detail or "")
+        digest = match.group(1) if match else None
+        job_class = next((job.job_class for job in jobs if job.unique_digest == digest), jobs[0].job_class)
+        existing = await self._holder(digest, 0) if digest else None
+        return DuplicateJobError(existing, job_class)
+
+    async def _holder(self, digest: str, other_than: int) -> int | None:
+        holder: int | None = await (await self._db()).fetchval(self._sql.holder_of_digest, digest, other_than)
+        return holder
+
+    async def claim(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
+        if limit <= 0:
+            return []
+        listener = self._listener
+        if listener is not None and not listener.running and not self._closed:
+            listener.start()  # subscribed without a running loop, or the task ended: listen again
+        rows = await (await self._db()).fetch(self._sql.claim, queue, int(limit), worker_id, float(lease))
+        return [job_record(row) for row in rows]
+
+    async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
+        if change.lease_token is not None and not _is_token(change.lease_token):
+            return None  # not a token we ever issued: the guard cannot match
+        sql, args = self._sql.transition(job_id, change, self.channel)
+        try:
+            row = await (await self._db()).fetchrow(sql, *args)
+        except asyncpg.UniqueViolationError as exc:
+            match = _DUPLICATE_KEY.search(exc.detail or "")
+            current = await self.get_job(job_id)
+            existing = await self._holder(match.group(1), job_id) if match else None
+            raise DuplicateJobError(existing, current.job_class if current else "") from None
+        if row is None:
+            return None
+        record = job_record(row)
+        if record.state == JobState.WAITING:
+            self._wake_locally()
+        return record
+
+    async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
+        ids: list[int] = []
+        tokens: list[str] = []
+        for job_id, token in leases.items():
+            if token and _is_token(token):
+                ids.append(job_id)
+                tokens.append(token)
+        if not ids:
+            return set()
+        pool = await self._db()
+        if lease is None:
+            rows = await pool.fetch(self._sql.heartbeat_check, ids, tokens)
+        else:
+            rows = await pool.fetch(self._sql.heartbeat_renew, ids, tokens, float(lease))
+        return {row[0] for row in rows}
+
+    async def release_expired(self) -> list[JobRecord]:
+        args: list[Any] = list(self._sql.release_arguments)
+        if self.notifies:
+            args.append(self.channel)
+        rows = await (await self._db()).fetch(self._sql.release_expired, *args)
+        released = [job_record(row) for row in rows]
+        if any(job.state == JobState.WAITING for job in released):
+            self._wake_locally()
+        return released
+
+    async def delete_finished(self, older_than: datetime) -> int:
+        deleted: int = await (await self._db()).fetchval(self._sql.delete_finished, older_than)
+        return deleted
+
+    async def get_job(self, job_id: int) -> JobRecord | None:
+        row = await (await self._db()).fetchrow(self._sql.get_job, job_id)
+        return None if row is None else job_record(row)
+
+    async def list_jobs(self, filters: JobFilter) -> list[JobRecord]:
+        sql, args = self._sql.list_jobs(filters)
+        return [job_record(row) for row in await (await self._db()).fetch(sql, *args)]
+
+    async def count_jobs(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
+        rows = await (await self._db()).fetch(self._sql.count_jobs, since, until)
+        return JobCounts.from_pairs({row[0]: row[1] for row in rows})
+
+    async def count_jobs_by_queue(self) -> dict[str, JobCounts]:
+        counts: dict[str, dict[str, int]] = {}
+        for name, state, number in await (await self._db()).fetch(self._sql.count_jobs_by_queue):
+            per_state = counts.setdefault(name, {})
+            if state is not None:
+                per_state[state] = number
+        return {name: JobCounts.from_pairs(counts[name]) for name in sorted(counts)}
+
+    async def count_jobs_over_time(self, span: str) -> list[TimeBucket]:
+        _count, _unit, seconds = parse_span(span)
+        starts = bucket_starts(await self.now(), span)
+        end = starts[-1] + timedelta(seconds=seconds)
+        per_bucket: list[dict[str, int]] = [{} for _ in starts]
+        for bucket, state, number in await (await self._db()).fetch(
+            self._sql.count_jobs_over_time, starts[0], seconds, end
+        ):
+            if 0 <= bucket < len(per_bucket):
+                per_bucket[bucket][state] = number
+        return [
+            TimeBucket(at=start, counts=JobCounts.from_pairs(pairs))
+            for start, pairs in zip(starts, per_bucket, strict=True)
+        ]
+
+    async def job_queue_names(self) -> list[str]:
+        return sorted(row[0] for row in await (await self._db()).fetch(self._sql.job_queue_names))
+
+    # queues ------------------------------------------------------------------------------------------
+    async def get_queue(self, name: str) -> QueueRecord | None:
+        row = await (await self._db()).fetchrow(self._sql.get_queue, name)
+        return None if row is None else queue_record(row)
+
+    async def list_queues(self, order_by: str = "priority", descending: bool = True) -> list[QueueRecord]:
+        check_order(order_by)
+        queues = [queue_record(row) for row in await (await self._db()).fetch(self._sql.list_queues)]
+        return sorted(queues, key=lambda q: (getattr(q, order_by), q.name), reverse=descending)
+
+    async def create_queue(self, queue: QueueRecord) -> QueueRecord:
+        check_concurrency(queue.concurrency)
+        row = await (await self._db()).fetchrow(self._sql.create_queue, *queue_values(queue))
+        if row is None:
+            raise ConfigurationError(f"queue {queue.name!r} already exists")
+        return queue_record(row)
+
+    async def ensure_queue(self, queue: QueueRecord) -> QueueRecord:
+        check_concurrency(queue.concurrency)
+        pool = await self._db()
+        for _ in range(5):  # a concurrent insert may commit between our insert and our read
+            row = await pool.fetchrow(self._sql.ensure_queue, *queue_values(queue))
+            if row is not None:
+                return queue_record(row)
+        raise ConfigurationError(f"queue {queue.name!r} could not be created or read")
+
+    async def update_queue(
+        self,
+        name: str,
+        *,
+        concurrency: int | None = None,
+        priority: int | None = None,
+        state: QueueState | None = None,
+    ) -> QueueRecord:
+        if concurrency is not None:
+            check_concurrency(concurrency)
+        pool = await self._db()
+        row = await pool.fetchrow(
+            self._sql.update_queue,
+            name,
+            concurrency,
+            None if priority is None else int(priority),
+            None if state is None else QueueState(state).value,
+        )
+        if row is None:
+            raise QueueNotFoundError(name)
+        if state == QueueState.ACTIVE:
+            if self.notifies:
+                await pool.execute(self._sql.notify_queue, self.channel, name)
+            self._wake_locally()
+        return queue_record(row)
+
+    async def truncate(self) -> None:
+        await (await self._db()).execute(self._sql.truncate)
+
+
+async def _keep_session(_conn: Any) -> None:
+    """Pool reset hook: our statements leave no session state, so skip asyncpg's reset query.
+
+    (asyncpg still rolls back a transaction left open.) This saves a round trip per release.
+    """
+
+
+def _is_token(token: str) -> bool:
+    try:
+        uuid.UUID(token)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
