@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from asyncpg import Record
 from sidequest.backend import (
@@ -13,6 +14,7 @@ from sidequest.backend import (
     QueueState,
     ScheduleRecord,
     ScheduleState,
+    decode_payload,
 )
 
 from ._codec import loads, ms, ms_or_none
@@ -85,24 +87,38 @@ def select_list(columns: Sequence[str], alias: str = "") -> str:
     return ", ".join(parts)
 
 
+def _fast_loads(text: Any) -> Any:
+    if text == _EMPTY_LIST:
+        return []
+    if text == _EMPTY_OBJECT:
+        return {}
+    return loads(text)
+
+
 def job_record(row: Record) -> JobRecord:
-    args, kwargs, ctor, errors = row[5], row[6], row[7], row[14]
+    args, kwargs, ctor, problem = decode_payload(_fast_loads, row[5], row[6], row[7])
+    try:
+        result = loads(row[13])
+        errors = tuple(ErrorRecord.from_json(e) for e in _fast_loads(row[14]))
+    except (ValueError, TypeError, AttributeError) as exc:
+        result, errors = None, ()
+        problem = problem or f"undecodable stored result or errors: {exc}"
     return JobRecord(
         id=row[0],
         queue=row[1],
         state=_STATES[row[2]],
         script=row[3],
         job_class=row[4],
-        args=() if args == _EMPTY_LIST else tuple(loads(args)),
-        kwargs={} if kwargs == _EMPTY_OBJECT else loads(kwargs),
-        constructor_args=() if ctor == _EMPTY_LIST else tuple(loads(ctor)),
+        args=args,
+        kwargs=kwargs,
+        constructor_args=ctor,
         attempt=row[8],
         max_attempts=row[9],
         inserted_at=ms(row[10]),
         available_at=ms(row[11]),
         timeout=row[12],
-        result=loads(row[13]),
-        errors=() if errors == _EMPTY_LIST else tuple(ErrorRecord.from_json(e) for e in loads(errors)),
+        result=result,
+        errors=errors,
         attempted_at=ms_or_none(row[15]),
         completed_at=ms_or_none(row[16]),
         failed_at=ms_or_none(row[17]),
@@ -115,6 +131,7 @@ def job_record(row: Record) -> JobRecord:
         backoff_strategy=row[24],
         lease_token=row[25],
         lease_expires_at=ms_or_none(row[26]),
+        decode_error=problem,
     )
 
 
