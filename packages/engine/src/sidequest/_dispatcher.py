@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from ._abort import AbortSignal
 from ._executor import Execution, Executor
-from ._records import JobRecord, QueueState
+from ._records import JobRecord, QueueRecord, QueueState
 
 if TYPE_CHECKING:
     from ._engine import Sidequest
 
 log = logging.getLogger("sidequest")
+QUEUE_REFRESH = 1.0
+"""Seconds a process trusts its copy of the queue settings (pause/resume elsewhere shows within it)."""
 
 
 class Dispatcher:
@@ -28,6 +30,8 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._loop = asyncio.get_running_loop()
+        self._queues: list[QueueRecord] = []
+        self._queues_read_at = float("-inf")
 
     # wake-ups ----------------------------------------------------------------------------
     def wake(self) -> None:
@@ -72,7 +76,7 @@ class Dispatcher:
         if free <= 0 or self._stopping:
             return 0
         total = 0
-        for queue in await engine.backend.list_queues():
+        for queue in await self._active_queues():
             if queue.state != QueueState.ACTIVE:
                 continue
             if engine.only_queues is not None and queue.name not in engine.only_queues:
@@ -90,6 +94,19 @@ class Dispatcher:
             if free <= 0 or self._stopping:
                 break
         return total
+
+    async def _active_queues(self) -> list[QueueRecord]:
+        """Queue settings, re-read at most every ``QUEUE_REFRESH`` seconds (or when invalidated)."""
+        now = self._loop.time()
+        if now - self._queues_read_at >= QUEUE_REFRESH:
+            self._queues = await self._engine.backend.list_queues()
+            self._queues_read_at = now
+        return self._queues
+
+    def invalidate_queues(self) -> None:
+        """Re-read queue settings on the next pass (a queue was changed in this process)."""
+        self._queues_read_at = float("-inf")
+        self.wake()
 
     def _spawn(self, record: JobRecord) -> None:
         execution = Execution(record=record, signal=AbortSignal())

@@ -412,6 +412,11 @@ class Sidequest:
         return await backend.enqueue(jobs, skip_duplicates=skip_duplicates, connection=connection)
 
     # internals ---------------------------------------------------------------------------------
+    def queues_changed(self) -> None:
+        """Queue settings changed in this process: the dispatcher re-reads them now."""
+        if self._dispatcher is not None:
+            self._dispatcher.invalidate_queues()
+
     def abort_local(self, job_id: int) -> None:
         """Abort a job this process is running because it was canceled."""
         if self._dispatcher is not None:

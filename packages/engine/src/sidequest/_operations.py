@@ -181,17 +181,20 @@ class QueueOperations:
         return await (await self._engine.connected()).list_queues(order_by, descending)
 
     async def pause(self, name: str) -> QueueRecord:
-        """Stop claiming this queue's jobs (running ones finish)."""
-        return await (await self._engine.connected()).update_queue(name, state=QueueState.PAUSED)
+        """Stop claiming this queue's jobs (running ones finish; other processes see it within 1 s)."""
+        return await self._update(name, state=QueueState.PAUSED)
 
     async def resume(self, name: str) -> QueueRecord:
-        return await (await self._engine.connected()).update_queue(name, state=QueueState.ACTIVE)
+        return await self._update(name, state=QueueState.ACTIVE)
 
     async def update(
         self, name: str, *, concurrency: int | None = None, priority: int | None = None
     ) -> QueueRecord:
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise ConfigurationError(f"priority must be an int, got {priority!r}")
-        return await (await self._engine.connected()).update_queue(
-            name, concurrency=concurrency, priority=priority
-        )
+        return await self._update(name, concurrency=concurrency, priority=priority)
+
+    async def _update(self, name: str, **changes: Any) -> QueueRecord:
+        record = await (await self._engine.connected()).update_queue(name, **changes)
+        self._engine.queues_changed()
+        return record
