@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sidequest")
 QUEUE_REFRESH = 1.0
 """Seconds a process trusts its copy of the queue settings (pause/resume elsewhere shows within it)."""
+NOTIFIED_REFRESH = 0.25
+"""After a wake-up (new work, maybe in a new queue), settings older than this are re-read."""
 
 
 class Dispatcher:
@@ -32,10 +34,12 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._queues: list[QueueRecord] = []
         self._queues_read_at = float("-inf")
+        self._notified = False
 
     # wake-ups ----------------------------------------------------------------------------
     def wake(self) -> None:
-        """Ask for a dispatch pass soon (safe from any thread)."""
+        """Ask for a dispatch pass soon (safe from any thread): new work may be ready."""
+        self._notified = True
         try:
             self._loop.call_soon_threadsafe(self._wakeup.set)
         except RuntimeError:
@@ -97,10 +101,11 @@ class Dispatcher:
 
     async def _active_queues(self) -> list[QueueRecord]:
         """Queue settings, re-read at most every ``QUEUE_REFRESH`` seconds (or when invalidated)."""
-        now = self._loop.time()
-        if now - self._queues_read_at >= QUEUE_REFRESH:
+        age = self._loop.time() - self._queues_read_at
+        if age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH):
             self._queues = await self._engine.backend.list_queues()
-            self._queues_read_at = now
+            self._queues_read_at = self._loop.time()
+        self._notified = False
         return self._queues
 
     def invalidate_queues(self) -> None:

@@ -409,6 +409,7 @@ class Sidequest:
             config = self.queue_configs.get(name, QueueConfig(name))
             await backend.ensure_queue(config.record(_named(self.queue_defaults, name)))
             self._known_queues.add(name)
+            self.queues_changed()
         return await backend.enqueue(jobs, skip_duplicates=skip_duplicates, connection=connection)
 
     # internals ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import attrs
 
 from . import _backend_support as support
 from ._backend import WakeupCallback
-from ._durations import utcnow
+from ._durations import as_utc, utcnow
 from ._errors import ConfigurationError, DuplicateJobError, QueueNotFoundError
 from ._payload import dumps
 from ._records import (
@@ -116,7 +116,7 @@ class MemoryBackend:
             constructor_args=copy.deepcopy(tuple(new.constructor_args)),
             max_attempts=new.max_attempts,
             inserted_at=now,
-            available_at=new.available_at or now + timedelta(seconds=new.available_in),
+            available_at=as_utc(new.available_at) if new.available_at else _after(now, new.available_in),
             timeout=new.timeout,
             unique_digest=new.unique_digest,
             uniqueness_config=copy.deepcopy(new.uniqueness_config),
@@ -143,7 +143,7 @@ class MemoryBackend:
                     claimed_at=now,
                     claimed_by=worker_id,
                     lease_token=uuid.uuid4().hex,
-                    lease_expires_at=now + timedelta(seconds=lease),
+                    lease_expires_at=_after(now, lease),
                 )
                 self._jobs[job.id] = record
                 claimed.append(copy.deepcopy(record))
@@ -163,7 +163,7 @@ class MemoryBackend:
             if change.stamp:
                 updates[change.stamp] = now
             if change.available_in is not None:
-                updates["available_at"] = now + timedelta(seconds=change.available_in)
+                updates["available_at"] = _after(now, change.available_in)
             if change.set_result:
                 updates["result"] = copy.deepcopy(change.result)
             if change.error is not None:
@@ -195,7 +195,7 @@ class MemoryBackend:
                     continue
                 held.add(job_id)
                 if lease is not None:
-                    self._jobs[job_id] = attrs.evolve(job, lease_expires_at=now + timedelta(seconds=lease))
+                    self._jobs[job_id] = attrs.evolve(job, lease_expires_at=_after(now, lease))
             return held
 
     async def release_expired(self) -> list[JobRecord]:
@@ -381,6 +381,11 @@ class MemoryBackend:
             self._schedules.clear()
 
 
+def _after(now: datetime, seconds: float) -> datetime:
+    """``now`` plus ``seconds``, truncated to milliseconds like every stored time."""
+    return as_utc(now + timedelta(seconds=seconds))
+
+
 def _holds(job: JobRecord) -> bool:
     return job.unique_digest is not None and (
         job.state in ALIVE_STATES or holds_forever(job.uniqueness_config)
@@ -404,7 +409,7 @@ def _matches(job: JobRecord, f: JobFilter) -> bool:
         return False
     if f.ids and job.id not in f.ids:
         return False
-    if f.args is not None and list(job.args) != list(f.args):
+    if f.args is not None and dumps(list(job.args)) != dumps(list(f.args)):
         return False
     if f.search and f.search.lower() not in (dumps(list(job.args)) + dumps(dict(job.kwargs))).lower():
         return False

@@ -4,19 +4,58 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import pytest
+import pytest_asyncio
 
 from sidequest.backend import Backend, create_backend
 
+from ._claim import ClaimTests
+from ._cleanup import CleanupTests
+from ._counts import CountTests, QueueCountTests
+from ._filters import FilterTests
+from ._jobs import JobTests
+from ._listing import ListingTests
+from ._liveness import LivenessTests
+from ._operations import OperationTests
+from ._over_time import OverTimeTests
+from ._payloads import PayloadTests
+from ._queues import QueueTests
+from ._races import RaceTests
+from ._schedules import ScheduleTests
+from ._transitions import TransitionTests
+from ._uniqueness import UniquenessTests
+from ._wakeup import WakeupTests
 
-class BackendConformance:
+
+class BackendConformance(
+    JobTests,
+    PayloadTests,
+    ClaimTests,
+    TransitionTests,
+    OperationTests,
+    UniquenessTests,
+    LivenessTests,
+    RaceTests,
+    QueueTests,
+    ListingTests,
+    FilterTests,
+    CountTests,
+    QueueCountTests,
+    OverTimeTests,
+    CleanupTests,
+    ScheduleTests,
+    WakeupTests,
+):
     """Base class of the conformance suite.
 
     Override the ``backend`` fixture to yield a migrated, empty backend; the default
-    builds one from ``--sidequest-backend-url``.
+    builds one from ``--sidequest-backend-url``. Every "now" is the database's clock, so
+    the tests create real situations (past and future ``available_at``, short sleeps,
+    leases of zero seconds) instead of freezing time. The tests are ``async``: run them
+    with pytest-asyncio (``asyncio_mode = "auto"``, or mark your subclass
+    ``pytestmark = pytest.mark.asyncio`` in strict mode).
     """
 
-    @pytest.fixture
+    @pytest_asyncio.fixture
     async def backend(self, sidequest_backend_url: str) -> AsyncIterator[Backend]:
         backend = create_backend(sidequest_backend_url)
         await backend.migrate()
