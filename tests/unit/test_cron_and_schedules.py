@@ -143,8 +143,8 @@ async def test_declared_schedules_are_reconciled() -> None:
 
 
 async def test_no_overlap_skips_ticks_while_previous_run_is_alive() -> None:
-    sq = Sidequest("memory://", poll_interval=0.02, schedule_interval=0.05)
-    await sq.build(jobs.Sleeps).queue("slow").schedule("* * * * * *", 2.5, name="slow", no_overlap=True)
+    sq = Sidequest("memory://", poll_interval=0.02, schedule_interval=0.05, shutdown_timeout=0.1)
+    await sq.build(jobs.Sleeps).queue("slow").schedule("* * * * * *", 30, name="slow", no_overlap=True)
     await sq.start()
     await asyncio.sleep(3.3)
     await sq.stop()

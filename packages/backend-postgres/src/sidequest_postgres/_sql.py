@@ -115,6 +115,17 @@ WITH picked AS MATERIALIZED (
 SELECT * FROM claimed ORDER BY available_at, id"""
 
         # leases -----------------------------------------------------------------------------
+        self.claim_and_start = self.claim.replace(
+            "SET state = 'claimed', claimed_at",
+            f"SET state = 'running', attempt = j.attempt + 1, attempted_at = {NOW_MS}, claimed_at",
+        )
+        self.complete_many = f"""
+UPDATE {jobs} AS j
+SET state = 'completed', completed_at = {NOW_MS}, result = c.result::jsonb,
+    lease_token = NULL, lease_expires_at = NULL
+FROM unnest($1::bigint[], $2::text[]::uuid[], $3::text[]) AS c(id, token, result)
+WHERE j.id = c.id AND j.lease_token = c.token AND j.state = 'running'
+RETURNING j.id"""
         self.heartbeat_renew = f"""
 UPDATE {jobs} AS j
 SET lease_expires_at = date_trunc('milliseconds', now() + $3::float8 * interval '1 second')

@@ -30,6 +30,7 @@ from sidequest.backend import (
 )
 
 from . import _schema
+from ._codec import dumps
 from ._config import PostgresOptions, parse_options
 from ._listener import Listener
 from ._params import insert_columns, queue_values
@@ -275,6 +276,31 @@ class PostgresBackend(ScheduleStore):
             listener.start()  # subscribed without a running loop, or the task ended: listen again
         rows = await (await self._db()).fetch(self._sql.claim, queue, int(limit), worker_id, float(lease))
         return [job_record(row) for row in rows]
+
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
+        """``claim`` straight into running (attempt + 1, attempted_at), one statement."""
+        if limit <= 0:
+            return []
+        listener = self._listener
+        if listener is not None and not listener.running and not self._closed:
+            listener.start()
+        rows = await (await self._db()).fetch(
+            self._sql.claim_and_start, queue, int(limit), worker_id, float(lease)
+        )
+        return [job_record(row) for row in rows]
+
+    async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
+        """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row)."""
+        valid = [(i, token, result) for i, token, result in items if token and _is_token(token)]
+        if not valid:
+            return set()
+        rows = await (await self._db()).fetch(
+            self._sql.complete_many,
+            [i for i, _, _ in valid],
+            [token for _, token, _ in valid],
+            [None if result is None else dumps(result) for _, _, result in valid],
+        )
+        return {row[0] for row in rows}
 
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
         if change.lease_token is not None and not _is_token(change.lease_token):

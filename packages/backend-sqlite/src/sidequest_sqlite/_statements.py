@@ -17,6 +17,18 @@ CLAIM = f"""UPDATE {JOBS} SET state = 'claimed', claimed_at = {NOW}, claimed_by 
                ORDER BY available_at, id LIMIT ?)
   RETURNING *"""
 
+CLAIM_AND_START = CLAIM.replace(
+    "SET state = 'claimed', claimed_at",
+    f"SET state = 'running', attempt = attempt + 1, attempted_at = {NOW}, claimed_at",
+)
+assert CLAIM_AND_START != CLAIM
+
+COMPLETE_MANY = f"""UPDATE {JOBS} SET state = 'completed', completed_at = {NOW}, result = c.result,
+    lease_token = NULL, lease_expires_at = NULL
+  FROM (SELECT value ->> 0 AS id, value ->> 1 AS token, value ->> 2 AS result FROM json_each(?)) AS c
+  WHERE {JOBS}.id = c.id AND {JOBS}.lease_token = c.token AND {JOBS}.state = 'running'
+  RETURNING {JOBS}.id"""
+
 _EXHAUSTED = "state = 'running' AND attempt >= max_attempts"
 RELEASE_EXPIRED = f"""UPDATE {JOBS} INDEXED BY sidequest_jobs_lease SET
     state = CASE WHEN {_EXHAUSTED} THEN 'failed' ELSE 'waiting' END,

@@ -212,6 +212,25 @@ class SQLiteBackend:
         rows = await self._db.execute(statements.CLAIM, (worker_id, seconds_to_ms(lease), queue, int(limit)))
         return sorted(jobs_from_rows(rows), key=lambda job: (job.available_at, job.id))
 
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
+        """``claim`` straight into running (attempt + 1, attempted_at), one statement."""
+        if limit <= 0:
+            return []
+        rows = await self._db.execute(
+            statements.CLAIM_AND_START, (worker_id, seconds_to_ms(lease), queue, int(limit))
+        )
+        return sorted(jobs_from_rows(rows), key=lambda job: (job.available_at, job.id))
+
+    async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
+        """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row)."""
+        if not items:
+            return set()
+        batch = json_dumps(
+            [[i, token, None if result is None else json_dumps(result)] for i, token, result in items]
+        )
+        rows = await self._db.execute(statements.COMPLETE_MANY, (batch,))
+        return {row[0] for row in rows}
+
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
         """One guarded ``UPDATE … RETURNING *``; None when the guard matched nothing."""
         if not change.from_states:

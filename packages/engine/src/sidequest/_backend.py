@@ -10,6 +10,7 @@ from ._records import (
     JobCounts,
     JobFilter,
     JobRecord,
+    JsonValue,
     NewJob,
     QueueRecord,
     QueueState,
@@ -167,3 +168,20 @@ class Backend(Protocol):
         """Call ``callback`` (on the backend's event loop) when new work may be ready."""
 
     def unsubscribe(self, callback: WakeupCallback) -> None: ...
+
+
+@runtime_checkable
+class FastPathBackend(Protocol):
+    """Optional batched operations; the engine uses them when a backend has them.
+
+    A backend without them works through ``claim``/``transition`` alone. The conformance
+    suite tests them only on backends that declare them.
+    """
+
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
+        """``claim`` straight into ``running`` in one statement: as ``claim``, plus
+        ``attempt + 1`` and ``attempted_at = now``."""
+
+    async def complete_many(self, items: Sequence[tuple[int, str, JsonValue]]) -> set[int]:
+        """Complete running jobs ``(id, lease_token, result)`` in one statement; return the ids
+        whose guard matched (the others are left unchanged)."""

@@ -89,7 +89,7 @@ class Dispatcher:
             want = min(limit - self._per_queue[queue.name], free)
             if want <= 0:
                 continue
-            jobs = await engine.backend.claim(queue.name, want, engine.worker_id, engine.lease)
+            jobs = await engine.claim(queue.name, want)
             for record in jobs:
                 self._spawn(record)
             engine.stats.claimed += len(jobs)

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from . import _liveness as liveness
 from . import _schedules as schedules_module
-from ._backend import Backend
+from ._backend import Backend, FastPathBackend
 from ._builder import JobBuilder
+from ._completions import CompletionBatcher
 from ._config import QueueConfig
 from ._dispatcher import Dispatcher
 from ._durations import Duration, to_seconds
@@ -119,6 +120,7 @@ class Sidequest:
         self.max_jobs_per_process = max_jobs_per_process
         self.abort_grace_period = to_seconds(abort_grace_period, "abort_grace_period")
         self._process_pool: ProcessPool | None = None
+        self._batcher: CompletionBatcher | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.max_payload_bytes = max_payload_bytes
         self._migrate = migrate
@@ -331,6 +333,7 @@ class Sidequest:
             self._configured = False
             if isinstance(self._backend_spec, str):
                 self._backend = None
+            self._batcher = None
         self._known_queues.clear()
 
     async def run_until_stopped(self, *, queues: Iterable[str] | Mapping[str, int] | None = None) -> None:
@@ -413,6 +416,21 @@ class Sidequest:
         return await backend.enqueue(jobs, skip_duplicates=skip_duplicates, connection=connection)
 
     # internals ---------------------------------------------------------------------------------
+    @property
+    def completion_batcher(self) -> CompletionBatcher | None:
+        """Batched completions, when the backend offers ``complete_many``."""
+        if self._batcher is None and isinstance(self._backend, FastPathBackend):
+            self._batcher = CompletionBatcher(self._backend)
+        return self._batcher
+
+    async def claim(self, queue: str, limit: int) -> list[JobRecord]:
+        """Claim up to ``limit`` ready jobs of ``queue`` for this process (started at once when the
+        backend can claim straight into running)."""
+        backend = self.backend
+        if isinstance(backend, FastPathBackend):
+            return await backend.claim_and_start(queue, limit, self.worker_id, self.lease)
+        return await backend.claim(queue, limit, self.worker_id, self.lease)
+
     def queues_changed(self) -> None:
         """Queue settings changed in this process: the dispatcher re-reads them now."""
         if self._dispatcher is not None:

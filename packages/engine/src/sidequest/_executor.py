@@ -23,7 +23,7 @@ from ._errors import (
 )
 from ._job import Job
 from ._process_pool import InvalidResultError, UnknownJobClassError
-from ._records import ErrorRecord, JobRecord, Transition
+from ._records import ErrorRecord, JobRecord, JobState, Transition
 from ._results import Complete, Fail, Retry, Snooze
 from ._threads import run_in_thread
 
@@ -58,12 +58,13 @@ class Executor:
     async def execute(self, execution: Execution) -> None:
         engine = self._engine
         claimed = execution.record
-        started = await engine.backend.transition(claimed.id, transitions.start(claimed))
-        if started is None:
-            engine.stats.stale_writes_rejected += 1
-            log.warning("job #%s: lost its claim before starting; not run", claimed.id)
-            return
-        execution.record = started
+        if claimed.state != JobState.RUNNING:  # claimed by ``claim``: start it
+            started = await engine.backend.transition(claimed.id, transitions.start(claimed))
+            if started is None:
+                engine.stats.stale_writes_rejected += 1
+                log.warning("job #%s: lost its claim before starting; not run", claimed.id)
+                return
+            execution.record = started
         if execution.signal.aborted:  # shutdown or cancel arrived between claim and start
             await self._finish(execution, self._aborted_outcome(execution, None))
             return
@@ -152,6 +153,18 @@ class Executor:
                 engine.stats.stale_writes_rejected += 1
                 log.warning("job #%s: lease lost while running; outcome not recorded", record.id)
             return
+        batcher = engine.completion_batcher
+        if batcher is not None and _plain_completion(change) and record.lease_token:
+            try:
+                if await batcher.complete(record.id, record.lease_token, change.result):
+                    engine.stats.completed += 1
+                    return
+            except Exception:
+                log.exception("job #%s: could not record its completion; its lease will expire", record.id)
+                return
+            engine.stats.stale_writes_rejected += 1
+            log.warning("job #%s: completion rejected (the job was canceled or its lease lost)", record.id)
+            return
         try:
             written = await asyncio.shield(engine.backend.transition(record.id, change))
         except Exception:
@@ -203,3 +216,14 @@ class Executor:
         if isinstance(reason, BaseException):
             return self._exception_error(record, reason)
         return self._error(record, kind, str(reason))
+
+
+def _plain_completion(change: Transition) -> bool:
+    """A running → completed write that ``complete_many`` can carry."""
+    return (
+        change.to_state == JobState.COMPLETED
+        and change.from_states == frozenset({JobState.RUNNING})
+        and change.set_result
+        and change.error is None
+        and not change.rerun
+    )

@@ -149,6 +149,36 @@ class MemoryBackend:
                 claimed.append(copy.deepcopy(record))
             return claimed
 
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
+        with self._lock:
+            claimed = await self.claim(queue, limit, worker_id, lease)
+            now = self._clock()
+            started = []
+            for job in claimed:
+                record = attrs.evolve(job, state=JobState.RUNNING, attempt=job.attempt + 1, attempted_at=now)
+                self._jobs[job.id] = record
+                started.append(copy.deepcopy(record))
+            return started
+
+    async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
+        done: set[int] = set()
+        with self._lock:
+            now = self._clock()
+            for job_id, token, result in items:
+                job = self._jobs.get(job_id)
+                if job is None or job.state != JobState.RUNNING or job.lease_token != token:
+                    continue
+                self._jobs[job_id] = attrs.evolve(
+                    job,
+                    state=JobState.COMPLETED,
+                    completed_at=now,
+                    result=copy.deepcopy(result),
+                    lease_token=None,
+                    lease_expires_at=None,
+                )
+                done.add(job_id)
+        return done
+
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
         with self._lock:
             job = self._jobs.get(job_id)

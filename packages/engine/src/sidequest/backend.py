@@ -12,7 +12,7 @@ and declares it under the ``sidequest`` entry-point group. Prove it with the con
 suite in ``sidequest.testing``.
 """
 
-from ._backend import Backend, WakeupCallback
+from ._backend import Backend, FastPathBackend, WakeupCallback
 from ._backend_support import (
     MAX_LIST_LIMIT,
     QUEUE_ORDER_COLUMNS,
@@ -67,6 +67,7 @@ __all__ = [
     "Backend",
     "BackendRegistry",
     "ErrorRecord",
+    "FastPathBackend",
     "JobCounts",
     "JobFilter",
     "JobRecord",

@@ -11,6 +11,7 @@ from sidequest.backend import Backend, create_backend
 from ._claim import ClaimTests
 from ._cleanup import CleanupTests
 from ._counts import CountTests, QueueCountTests
+from ._fast_path import FastPathTests
 from ._filters import FilterTests
 from ._jobs import JobTests
 from ._listing import ListingTests
@@ -44,6 +45,7 @@ class BackendConformance(
     CleanupTests,
     ScheduleTests,
     WakeupTests,
+    FastPathTests,
 ):
     """Base class of the conformance suite.
 
