@@ -28,6 +28,9 @@ class Dispatcher:
         self._engine = engine
         self._executor = Executor(engine)
         self.executions: dict[int, Execution] = {}
+        """Jobs held by this process, until their outcome is written."""
+        self._busy = 0
+        """Jobs whose ``run()`` is not over: what concurrency limits count."""
         self._per_queue: Counter[str] = Counter()
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -71,7 +74,7 @@ class Dispatcher:
                 pass
 
     def free_slots(self) -> int:
-        return self._engine.max_concurrent_jobs - len(self.executions)
+        return self._engine.max_concurrent_jobs - self._busy
 
     async def dispatch_once(self) -> int:
         """One pass over the active queues by priority; returns how many jobs were claimed."""
@@ -114,8 +117,9 @@ class Dispatcher:
         self.wake()
 
     def _spawn(self, record: JobRecord) -> None:
-        execution = Execution(record=record, signal=AbortSignal())
+        execution = Execution(record=record, signal=AbortSignal(), on_ran=self._free_slot)
         self.executions[record.id] = execution
+        self._busy += 1
         self._per_queue[record.queue] += 1
         execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
 
@@ -127,6 +131,10 @@ class Dispatcher:
         except Exception:
             log.exception("job #%s: unexpected engine error", execution.record.id)
         finally:
+            execution.ran()
             self.executions.pop(execution.record.id, None)
-            self._per_queue[execution.record.queue] -= 1
-            self._wakeup.set()
+
+    def _free_slot(self, execution: Execution) -> None:
+        self._busy -= 1
+        self._per_queue[execution.record.queue] -= 1
+        self._wakeup.set()

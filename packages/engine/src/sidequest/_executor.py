@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import logging
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from attrs import define
@@ -41,6 +42,13 @@ class Execution:
     signal: AbortSignal
     task: asyncio.Task[None] | None = None
     inner: asyncio.Future[Any] | None = None
+    on_ran: Callable[[Execution], None] | None = None
+    """Called once ``run()`` is over (the slot frees while the outcome is being written)."""
+
+    def ran(self) -> None:
+        callback, self.on_ran = self.on_ran, None
+        if callback is not None:
+            callback(self)
 
     def abort(self, reason: JobAborted) -> None:
         """Signal the job and stop awaiting it (async jobs are cancelled at their next await)."""
@@ -69,6 +77,7 @@ class Executor:
             await self._finish(execution, self._aborted_outcome(execution, None))
             return
         outcome = await self._run(execution)
+        execution.ran()
         await self._finish(execution, outcome)
 
     async def _run(self, execution: Execution) -> Transition | None:
