@@ -101,7 +101,7 @@ async def test_registered_for_the_sqlite_scheme(db_path: Path) -> None:
     backend = create_backend(f"sqlite:///{db_path}")
     assert isinstance(backend, SQLiteBackend)
     assert isinstance(backend, Backend)  # every method of the protocol is there
-    assert backend.notifies is False
+    assert backend.notifies is True
     assert backend.url == f"sqlite:///{db_path}"
     await backend.close()
 

@@ -108,3 +108,23 @@ async def test_clean_stop_leaves_nothing_held(sq: Sidequest) -> None:
     assert counts.claimed == counts.running == 0
     assert counts.completed == 50
     assert isinstance(sq.backend, SQLiteBackend) and sq.backend.busy_retries == 0
+
+
+async def test_a_job_enqueued_by_another_connection_wakes_the_worker(tmp_path: Path) -> None:
+    """Cross-process wake-up through ``PRAGMA data_version``: no waiting for the 1 s poll."""
+    import time
+
+    url = f"sqlite:///{tmp_path / 'wake.sqlite3'}"
+    worker = Sidequest(url, poll_interval=30)
+    client = Sidequest(url)
+    await worker.start()
+    await client.configure()
+    try:
+        first = await client.build(jobs.Echo).enqueue("hi")
+        started = time.monotonic()
+        record = await client.jobs.wait(first.id, timeout=10, poll=0.005)
+        assert record.state == "completed"
+        assert time.monotonic() - started < 5, "woken by the commit watcher, not the 30 s poll"
+    finally:
+        await worker.close()
+        await client.close()

@@ -55,6 +55,7 @@ from ._sql import (
     time_range,
 )
 from ._url import parse_url
+from ._watcher import CommitWatcher
 
 MIN_SQLITE = (3, 35, 0)
 """``RETURNING`` (3.35) is needed for single-statement claims and transitions."""
@@ -71,7 +72,8 @@ class SQLiteBackend:
     retrying a locked database before giving up.
     """
 
-    notifies = False
+    notifies = True
+    """Enqueues from other processes are noticed within milliseconds (see ``CommitWatcher``)."""
 
     def __init__(self, url: str, **options: Any) -> None:
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -102,6 +104,11 @@ class SQLiteBackend:
         self._queues = QueueStore(self._db)
         self._schedules = ScheduleStore(self._db)
         self._subscribers: list[WakeupCallback] = []
+        self._watcher = (
+            None
+            if self.target.path is None or self.target.memory
+            else CommitWatcher(self.target.path, int(busy_timeout * 1000), self._wake)
+        )
 
     @property
     def busy_retries(self) -> int:
@@ -125,6 +132,8 @@ class SQLiteBackend:
 
     async def close(self) -> None:
         self._subscribers.clear()
+        if self._watcher is not None:
+            await self._watcher.stop()
         await self._db.close()
 
     async def now(self) -> datetime:
@@ -135,6 +144,11 @@ class SQLiteBackend:
     # notifications (this process only) ---------------------------------------------------------
     def subscribe(self, callback: WakeupCallback) -> None:
         self._subscribers.append(callback)
+        if self._watcher is not None:
+            try:
+                self._watcher.start()
+            except RuntimeError:  # no running loop: in-process wake-ups and polling only
+                pass
 
     def unsubscribe(self, callback: WakeupCallback) -> None:
         if callback in self._subscribers:
