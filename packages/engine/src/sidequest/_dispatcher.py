@@ -67,7 +67,7 @@ class Dispatcher:
                 claimed = 0
             if claimed and self.free_slots() > 0:
                 continue
-            delay = engine.poll_interval if not failures else min(5.0, engine.poll_interval * 2**failures)
+            delay = self._next_wait() if not failures else min(5.0, engine.poll_interval * 2**failures)
             try:
                 await asyncio.wait_for(self._wakeup.wait(), delay)
             except TimeoutError:
@@ -106,10 +106,19 @@ class Dispatcher:
         """Queue settings, re-read at most every ``QUEUE_REFRESH`` seconds (or when invalidated)."""
         age = self._loop.time() - self._queues_read_at
         if age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH):
+            self._notified = False
             self._queues = await self._engine.backend.list_queues()
             self._queues_read_at = self._loop.time()
-        self._notified = False
         return self._queues
+
+    def _next_wait(self) -> float:
+        """Seconds until the next pass: the poll interval, or sooner when a wake-up still
+        waits for the queue settings to become old enough to re-read."""
+        delay = self._engine.poll_interval
+        if self._notified:
+            fresh_for = NOTIFIED_REFRESH - (self._loop.time() - self._queues_read_at)
+            delay = min(delay, max(fresh_for, 0.0))
+        return delay
 
     def invalidate_queues(self) -> None:
         """Re-read queue settings on the next pass (a queue was changed in this process)."""
