@@ -20,7 +20,9 @@ async def main() -> None:
         "memory://",
         jobs=[DailyReport, Heartbeat],
         # Declared schedules are reconciled at start: one removed from this list is disabled.
-        schedules=[Schedule(DailyReport, "0 9 * * MON-FRI", args=("sales",), tz="Europe/Berlin", name="daily-report")],
+        schedules=[
+            Schedule(DailyReport, "0 9 * * MON-FRI", args=("sales",), tz="Europe/Berlin", name="daily-report")
+        ],
         schedule_interval=0.1,
     )
     # Or create one from code (persisted; re-running this replaces its definition):
