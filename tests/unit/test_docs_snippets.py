@@ -18,7 +18,7 @@ DOCS = ROOT / "docs"
 SNIPPETS = DOCS / "snippets"
 INCLUDE = re.compile(r'^\s*--8<--\s+"(docs/snippets/[^"]+)"\s*$')
 FENCE = re.compile(r"^(\s*)```\s*(\w+)?")
-NEEDS_POSTGRES = {"transactional_enqueue.py"}
+NEEDS_POSTGRES = {"transactional_enqueue.py", "postgres_config.py"}
 """Snippets that use PostgreSQL; they run with DATABASE_URL set to the test server."""
 SNIPPET_TIMEOUT = 90
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from . import _liveness as liveness
 from . import _schedules as schedules_module
 from ._backend import Backend, FastPathBackend
+from ._backend_support import mask_url
 from ._builder import JobBuilder
 from ._completions import CompletionBatcher
 from ._config import QueueConfig
@@ -158,6 +159,13 @@ class Sidequest:
         return self._backend
 
     @property
+    def backend_url(self) -> str:
+        """The backend's URL with any password masked (known before connecting)."""
+        if isinstance(self._backend_spec, str):
+            return mask_url(self._backend_spec)
+        return self._backend_spec.url
+
+    @property
     def poll_interval(self) -> float:
         """Seconds between claim passes without a wake-up (1 s with notifications, else 0.1 s)."""
         if self._poll_interval is not None:
@@ -217,13 +225,13 @@ class Sidequest:
     async def start(
         self,
         *,
-        queues: Iterable[str] | Mapping[str, int] | None = None,
+        queues: Iterable[str] | Mapping[str, int | None] | None = None,
         handle_signals: bool = False,
     ) -> Sidequest:
         """Configure, apply queue settings and start claiming and running jobs.
 
         ``queues`` restricts this process to those queues (a mapping also sets their local
-        concurrency). ``handle_signals`` installs SIGTERM/SIGINT handlers that stop
+        concurrency; None keeps the stored one). ``handle_signals`` installs SIGTERM/SIGINT handlers that stop
         gracefully (a second signal releases running jobs at once).
         """
         if self._dispatcher is not None:
@@ -336,7 +344,16 @@ class Sidequest:
             self._batcher = None
         self._known_queues.clear()
 
-    async def run_until_stopped(self, *, queues: Iterable[str] | Mapping[str, int] | None = None) -> None:
+    def request_stop(self) -> None:
+        """Begin a graceful stop (as a first SIGTERM would); a second call releases jobs now."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self.stop())
+        else:
+            self.release_now()
+
+    async def run_until_stopped(
+        self, *, queues: Iterable[str] | Mapping[str, int | None] | None = None
+    ) -> None:
         """Start with signal handling and return once a SIGTERM/SIGINT shut it down."""
         await self.start(queues=queues, handle_signals=True)
         try:
@@ -443,16 +460,19 @@ class Sidequest:
             if execution is not None:
                 execution.abort(JobCanceled())
 
-    def _set_queue_filter(self, queues: Iterable[str] | Mapping[str, int] | None) -> None:
+    def _set_queue_filter(self, queues: Iterable[str] | Mapping[str, int | None] | None) -> None:
         if queues is None:
             self.only_queues, self.queue_limits = None, {}
             return
         if isinstance(queues, Mapping):
-            limits = dict(queues)
-            for name, limit in limits.items():
+            limits: dict[str, int] = {}
+            for name, limit in queues.items():
+                if limit is None:
+                    continue
                 if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                     raise ConfigurationError(f"concurrency for queue {name!r} must be an int ≥ 1")
-            self.only_queues, self.queue_limits = frozenset(limits), limits
+                limits[name] = limit
+            self.only_queues, self.queue_limits = frozenset(queues), limits
         else:
             self.only_queues, self.queue_limits = frozenset(queues), {}
 
@@ -475,15 +495,12 @@ class Sidequest:
         loop = asyncio.get_running_loop()
 
         def on_signal(signum: int) -> None:
+            name = signal.Signals(signum).name
             if self._stopping is None:
-                log.info(
-                    "received %s: shutting down gracefully (again to release jobs now)",
-                    signal.Signals(signum).name,
-                )
-                self._stopping = asyncio.ensure_future(self.stop())
+                log.info("received %s: shutting down gracefully (again to release jobs now)", name)
             else:
-                log.warning("received %s again: releasing running jobs now", signal.Signals(signum).name)
-                self.release_now()
+                log.warning("received %s again: releasing running jobs now", name)
+            self.request_stop()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
