@@ -59,26 +59,23 @@ async def _drain(sq: Sidequest, served: frozenset[str] | None) -> None:
             continue
         if await pending_jobs(sq, served) == 0 and not sq.running_jobs:
             log.info("drained: no job left in the served queues; stopping")
-            await sq.stop()
+            sq.request_stop()
             return
 
 
 async def serve(sq: Sidequest, queues: dict[str, int | None] | None, drain: bool, where: str) -> None:
     """Start ``sq`` on ``queues`` and run until a signal (or the drain) stops it."""
-    names = None if queues is None else list(queues)
     try:
         await connect(sq, where)
-        await sq.start(queues=names, handle_signals=True)
+        await sq.start(queues=queues, handle_signals=True)
         log.info(
             "serving %s with up to %d jobs at once%s",
-            "queues " + ", ".join(names) if names else "every queue",
+            "queues " + ", ".join(queues) if queues else "every queue",
             sq.max_concurrent_jobs,
             " until drained" if drain else "",
         )
-        # Local limits for the queues given with NAME:N; the others follow their stored concurrency.
-        sq.queue_limits.update({name: n for name, n in (queues or {}).items() if n is not None})
         watcher = asyncio.create_task(_drain(sq, sq.only_queues)) if drain else None
-        await sq.run_until_stopped(queues=names)
+        await sq.run_until_stopped(queues=queues)
         if watcher is not None:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
