@@ -111,8 +111,6 @@ def test_snippet_runs(name: str, tmp_path: Path, request: pytest.FixtureRequest)
             "-q",
             "-p",
             "no:cacheprovider",
-            "-o",
-            "asyncio_mode=auto",
             name,
         ]
     else:

@@ -19,3 +19,4 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def sidequest_backend_url(request: pytest.FixtureRequest) -> str:
     """The URL given with ``--sidequest-backend-url`` (``memory://`` when absent)."""
     return str(request.config.getoption("--sidequest-backend-url") or "memory://")
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from sidequest.backend import Backend, create_backend
@@ -53,9 +54,10 @@ class BackendConformance(
     builds one from ``--sidequest-backend-url``. Every "now" is the database's clock, so
     the tests create real situations (past and future ``available_at``, short sleeps,
     leases of zero seconds) instead of freezing time. The tests are ``async``: run them
-    with pytest-asyncio (``asyncio_mode = "auto"``, or mark your subclass
-    ``pytestmark = pytest.mark.asyncio`` in strict mode).
+    with pytest-asyncio, in its strict or auto mode.
     """
+
+    pytestmark = pytest.mark.asyncio  # runs in pytest-asyncio's strict mode as well as auto
 
     @pytest_asyncio.fixture
     async def backend(self, sidequest_backend_url: str) -> AsyncIterator[Backend]:
