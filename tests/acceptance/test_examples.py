@@ -61,10 +61,18 @@ def _run(cwd: Path, env: dict[str, str], *args: str) -> str:
 
 def test_every_example_has_a_readme_and_a_main() -> None:
     names = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
-    assert names == ["fastapi-app", "hello-world", "job-chaining", "retries-and-snooze", "uniqueness"]
+    assert names == [
+        "custom-backend",
+        "fastapi-app",
+        "hello-world",
+        "job-chaining",
+        "retries-and-snooze",
+        "transactional-enqueue",
+        "uniqueness",
+    ]
     for name in names:
         readme = (EXAMPLES / name / "README.md").read_text()
-        assert (EXAMPLES / name / "main.py").exists()
+        assert (EXAMPLES / name / "main.py").exists() or (EXAMPLES / name / "pyproject.toml").exists()
         assert f"cd examples/{name}" in readme
 
 
@@ -183,3 +191,30 @@ with TestClient(main.app) as client:
         "running",
         "completed",
     }
+
+
+def test_custom_backend_skeleton_passes_the_conformance_suite(tmp_path: Path) -> None:
+    target, env = _example("custom-backend", tmp_path, None)
+    env["PYTHONPATH"] = str(target / "src")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        cwd=target,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"\b2\d\d passed\b", done.stdout), done.stdout[-500:]
+    source = (target / "src" / "sidequest_dictdb" / "backend.py").read_text()
+    assert "sidequest._" not in source, "third-party backends use only the public modules"
+
+
+@pytest.mark.postgres
+def test_transactional_enqueue_example(tmp_path: Path, postgres_url: str) -> None:
+    target, env = _example("transactional-enqueue", tmp_path, None)
+    env["DATABASE_URL"] = postgres_url
+    out = _run(target, env, sys.executable, "main.py")
+    assert "committed order 1 with job #1" in out
+    assert "jobs for the rolled-back order: 0" in out
+    assert "job #1: receipt for order 1" in out

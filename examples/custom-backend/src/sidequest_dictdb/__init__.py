@@ -1,0 +1,1 @@
+"""An example sidequest backend: the dictdb:// scheme."""
