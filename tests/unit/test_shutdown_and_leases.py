@@ -130,3 +130,30 @@ async def test_heartbeat_extends_the_lease_of_long_jobs() -> None:
     assert (record.state, record.attempt, record.errors) == (JobState.COMPLETED, 1, ())
     assert sq.stats.rescued == 0
     await sq.close()
+
+
+async def test_cleanup_routine_deletes_only_old_finished_jobs() -> None:
+    backend = MemoryBackend()
+    sq = engine(backend, cleanup_interval=0.05, cleanup_older_than=0.2)
+    await sq.start()
+    done = await sq.build(jobs.Echo).enqueue()
+    later = await sq.build(jobs.Echo).delay(3600).enqueue()
+    await sq.jobs.wait(done.id, timeout=5)
+    for _ in range(200):
+        if await backend.get_job(done.id) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert await backend.get_job(done.id) is None
+    assert (await sq.jobs.get(later.id)).state == JobState.WAITING
+    assert sq.stats.cleaned == 1
+    await sq.close()
+
+
+async def test_cleanup_can_be_disabled() -> None:
+    sq = engine(MemoryBackend(), cleanup_interval=None, cleanup_older_than=0)
+    await sq.start()
+    job = await sq.build(jobs.Echo).enqueue()
+    await sq.jobs.wait(job.id, timeout=5)
+    await asyncio.sleep(0.2)
+    assert (await sq.jobs.get(job.id)).state == JobState.COMPLETED
+    await sq.close()
