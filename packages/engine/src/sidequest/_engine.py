@@ -273,7 +273,11 @@ class Sidequest:
                 )
             )
         if self.dashboard_options is not None:
-            await self._start_dashboard(self.dashboard_options)
+            try:
+                await self._start_dashboard(self.dashboard_options)
+            except BaseException:
+                await self.stop()  # a failed start leaves nothing running
+                raise
         if handle_signals:
             self._install_signal_handlers()
         log.info("sidequest worker %s started on %s", self.worker_id, backend.url)
