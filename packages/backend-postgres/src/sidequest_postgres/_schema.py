@@ -134,6 +134,14 @@ CREATE TABLE {s}.sidequest_schedules (
 """,
         down="DROP TABLE IF EXISTS {s}.sidequest_schedules;",
     ),
+    Migration(
+        4,
+        "index the latest timestamp (dashboard counts and charts over a time range)",
+        up="CREATE INDEX sidequest_jobs_latest_idx ON {s}.sidequest_jobs (("""
+        + LATEST_AT
+        + """));""",
+        down="DROP INDEX IF EXISTS {s}.sidequest_jobs_latest_idx;",
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

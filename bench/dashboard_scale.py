@@ -1,0 +1,108 @@
+"""The dashboard's queries at scale: 1 M completed + 100 k failed + 10 k waiting jobs in PostgreSQL.
+
+    uv run python bench/dashboard_scale.py [--url postgresql://postgres@127.0.0.1:5432/test] [--keep]
+
+Seeds a fresh schema with INSERT … SELECT generate_series (not timed), runs ANALYZE, then
+times (20 runs each, p50/p95) what the dashboard's pages ask through the operations API:
+the first page of /jobs (no filter, by state, by queue, by class, by text in args), a deep
+keyset page, the overview counts and the jobs-over-time chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from sidequest import Sidequest
+
+TARGETS = {"list": 0.300, "count": 0.100}
+
+
+async def seed(conn: asyncpg.Connection, schema: str) -> None:
+    table = f'"{schema}".sidequest_jobs'
+    common = (
+        "queue, state, script, class, args, attempt, max_attempts, inserted_at, available_at,"
+        " attempted_at, completed_at, failed_at"
+    )
+    started = time.perf_counter()
+    await conn.execute(
+        f"""INSERT INTO {table} ({common})
+        SELECT (ARRAY['default','emails','reports','images'])[1 + g % 4], 'completed', 'app.jobs',
+               (ARRAY['SendEmail','BuildReport','Resize'])[1 + g % 3], jsonb_build_array(g, 'user' || g),
+               1, 5, now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval,
+               now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval, NULL
+        FROM generate_series(1, 1000000) AS g"""
+    )
+    await conn.execute(
+        f"""INSERT INTO {table} ({common})
+        SELECT 'default', 'failed', 'app.jobs', 'Flaky', jsonb_build_array(g), 5, 5,
+               now() - (g || ' seconds')::interval, now(), now() - (g || ' seconds')::interval, NULL,
+               now() - (g || ' seconds')::interval
+        FROM generate_series(1, 100000) AS g"""
+    )
+    await conn.execute(
+        f"""INSERT INTO {table} ({common})
+        SELECT 'emails', 'waiting', 'app.jobs', 'SendEmail', jsonb_build_array(g), 0, 5,
+               now(), now() + interval '1 day', NULL, NULL, NULL
+        FROM generate_series(1, 10000) AS g"""
+    )
+    await conn.execute(f"ANALYZE {table}")
+    print(f"seeded 1,110,000 jobs in {time.perf_counter() - started:.1f} s")
+
+
+async def timed(name: str, kind: str, action: Callable[[], Awaitable[Any]], runs: int = 20) -> None:
+    await action()  # warm the statement cache
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await action()
+        samples.append(time.perf_counter() - started)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p95 = samples[int(0.95 * (len(samples) - 1))]
+    verdict = "ok" if p95 <= TARGETS[kind] else f"over the {TARGETS[kind] * 1000:.0f} ms target"
+    print(f"{name:<44} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   {verdict}")
+
+
+async def main(url: str, keep: bool) -> None:
+    schema = f"sq_dash_{uuid.uuid4().hex[:8]}"
+    sq = Sidequest(f"{url}{'&' if '?' in url else '?'}schema={schema}")
+    await sq.configure()
+    conn = await asyncpg.connect(url)
+    try:
+        await seed(conn, schema)
+        deep = (await sq.jobs.list(limit=1, state="completed"))[0].id - 500_000
+        await timed("list: first page, no filter", "list", lambda: sq.jobs.list(limit=50))
+        await timed("list: state=failed", "list", lambda: sq.jobs.list(state="failed", limit=50))
+        await timed("list: state=waiting", "list", lambda: sq.jobs.list(state="waiting", limit=50))
+        await timed("list: queue=reports", "list", lambda: sq.jobs.list(queue="reports", limit=50))
+        await timed("list: class=Resize", "list", lambda: sq.jobs.list(job_class="Resize", limit=50))
+        await timed(
+            "list: text in args 'user4242'", "list", lambda: sq.jobs.list(search="user4242", limit=50)
+        )
+        await timed(
+            "list: keyset page 500 k rows deep", "list", lambda: sq.jobs.list(before_id=deep, limit=50)
+        )
+        await timed("count: by state (overview)", "count", lambda: sq.jobs.count())
+        await timed("count: by queue (queues page)", "count", lambda: sq.jobs.count_by_queue())
+        await timed("count: over time, last hour", "count", lambda: sq.jobs.count_over_time("60m"))
+        await timed("count: over time, last day", "count", lambda: sq.jobs.count_over_time("24h"))
+    finally:
+        await sq.close()
+        if not keep:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--keep", action="store_true")
+    options = parser.parse_args()
+    asyncio.run(main(options.url, options.keep))
