@@ -157,3 +157,32 @@ async def test_cleanup_can_be_disabled() -> None:
     await asyncio.sleep(0.2)
     assert (await sq.jobs.get(job.id)).state == JobState.COMPLETED
     await sq.close()
+
+
+async def test_a_hanging_heartbeat_aborts_jobs_before_their_lease_expires() -> None:
+    """Self-fencing: renewals that hang (half-open connection) count as failures."""
+
+    class HangingHeartbeats(MemoryBackend):
+        hang = False
+
+        async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
+            if self.hang:
+                await asyncio.sleep(3600)
+            return await super().heartbeat(worker_id, leases, lease)
+
+    backend = HangingHeartbeats()
+    sq = engine(backend, lease=3, heartbeat_interval=0.5, release_expired_interval=3600)
+    await sq.start()
+    job = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, job.id, JobState.RUNNING)
+    backend.hang = True
+    started = asyncio.get_running_loop().time()
+    for _ in range(600):
+        if not sq.running_jobs:
+            break
+        await asyncio.sleep(0.01)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert not sq.running_jobs, "the job was aborted"
+    assert elapsed < 3, f"aborted {elapsed:.1f} s after renewals stopped: before the 3 s lease expired"
+    assert sq.stats.stale_writes_rejected >= 1
+    await sq.close()

@@ -26,6 +26,10 @@ async def keep_leases(engine: Sidequest, dispatcher: Dispatcher) -> None:
     keep failing until the lease is about to expire, the jobs are aborted (self-fencing).
     """
     last_renewal = time.monotonic()
+    # A renewal that hangs (half-open connection) must fail in time for the jobs to be
+    # aborted before their lease expires and another worker takes them over.
+    call_timeout = max(0.5, min(engine.heartbeat_interval, engine.lease / 4))
+    margin = call_timeout + CANCEL_CHECK_INTERVAL
     while True:
         await asyncio.sleep(min(CANCEL_CHECK_INTERVAL, engine.heartbeat_interval))
         held = {job_id: ex.record.lease_token for job_id, ex in dispatcher.executions.items()}
@@ -33,17 +37,21 @@ async def keep_leases(engine: Sidequest, dispatcher: Dispatcher) -> None:
         if not leases:
             last_renewal = time.monotonic()
             continue
-        due = time.monotonic() - last_renewal >= engine.heartbeat_interval
+        attempt = time.monotonic()
+        due = attempt - last_renewal >= engine.heartbeat_interval
         try:
-            kept = await engine.backend.heartbeat(engine.worker_id, leases, engine.lease if due else None)
-        except Exception:
-            log.exception("heartbeat failed")
-            if time.monotonic() - last_renewal > engine.lease - 1.0:
+            kept = await asyncio.wait_for(
+                engine.backend.heartbeat(engine.worker_id, leases, engine.lease if due else None),
+                call_timeout,
+            )
+        except Exception as exc:
+            log.warning("heartbeat failed: %s", exc or type(exc).__name__)
+            if time.monotonic() - last_renewal >= engine.lease - margin:
                 for execution in list(dispatcher.executions.values()):
                     execution.abort(LeaseExpired("lease could not be renewed before it expired"))
             continue
         if due:
-            last_renewal = time.monotonic()
+            last_renewal = attempt
         for job_id in set(leases) - kept:
             current = dispatcher.executions.get(job_id)
             if current is None or current.record.lease_token != leases[job_id]:
