@@ -21,3 +21,5 @@ class EngineStats:
     stale_writes_rejected: int = 0
     """Writes refused because this worker no longer held the job's lease (fencing)."""
     cleaned: int = 0
+    clock_skew: float = 0.0
+    """Seconds this host's clock was ahead of the database's at the last check."""

@@ -1,0 +1,56 @@
+"""A worker process: ``python bench/worker.py LIB CONFIG_JSON``.
+
+Imports the library, prints ``LOADED`` and waits for ``GO`` on stdin (so that the workers
+of one run start together), then runs the library's worker until SIGTERM, with the jobs
+writing to the ledger named in the config. Prints ``READY`` once the worker is started
+(and, where the library says so, listening for notifications).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # import as the ``bench`` package (and never shadow stdlib ``profile``)
+
+from bench import ledger  # noqa: E402
+from bench.libs import get_adapter  # noqa: E402
+
+
+def ready() -> None:
+    sys.stdout.write("READY\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    lib, config = sys.argv[1], json.loads(sys.argv[2])
+    if config.get("ledger"):
+        ledger.open_for_jobs(config["ledger"])
+    adapter = get_adapter(lib)(config["settings"])
+    concurrency = int(config["concurrency"])
+    # Start together: the parent releases every worker of a run at once once all are loaded.
+    sys.stdout.write("LOADED\n")
+    sys.stdout.flush()
+    if sys.stdin.readline().strip() != "GO":
+        return
+    if adapter.sync_worker:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        adapter.run_worker_sync(concurrency, ready, stop)
+        return
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await adapter.run_worker(concurrency, ready, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
