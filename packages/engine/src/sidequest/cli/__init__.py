@@ -11,6 +11,7 @@ from ._dashboard import dashboard
 from ._demo import demo
 from ._jobs import jobs
 from ._run import exit_with, invoke
+from ._schedules import schedules
 from ._worker import worker
 
 __all__ = ["cli", "invoke", "main"]
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for command in (worker, demo, jobs, queues, dashboard, migrate, rollback, backends):
+for command in (worker, demo, jobs, queues, schedules, dashboard, migrate, rollback, backends):
     cli.add_command(command)
 
 
