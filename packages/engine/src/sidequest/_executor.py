@@ -135,7 +135,8 @@ class Executor:
             return transitions.snooze_running(record, value.delay)
         result = value.result if isinstance(value, Complete) else value
         try:
-            _payload.validate(result, "result", max_bytes=self._engine.max_payload_bytes)
+            if result is not None:
+                _payload.validate(result, "result", max_bytes=self._engine.max_payload_bytes)
         except InvalidPayloadError as exc:
             return transitions.fail(
                 record, self._error(record, "InvalidResult", f"the job's result cannot be stored: {exc}")

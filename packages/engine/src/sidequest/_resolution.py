@@ -14,6 +14,7 @@ class JobResolver:
 
     def __init__(self, jobs: Iterable[type[Job]] = ()) -> None:
         self._by_key: dict[tuple[str, str], type[Job]] = {}
+        self._imported: dict[tuple[str, str], type[Job]] = {}
         self._by_name: dict[str, type[Job]] = {}
         for cls in jobs:
             self.register(cls)
@@ -51,7 +52,7 @@ class JobResolver:
 
     def resolve(self, script: str, job_class: str) -> type[Job]:
         """The class for a stored job; raises ``LookupError`` with a clear message."""
-        found = self._by_key.get((script, job_class))
+        found = self._by_key.get((script, job_class)) or self._imported.get((script, job_class))
         if found is not None:
             return found
         try:
@@ -69,4 +70,5 @@ class JobResolver:
                 raise LookupError(f"module {script!r} has no job class {job_class!r}")
         if not (isinstance(target, type) and issubclass(target, Job)):
             raise LookupError(f"{script}.{job_class} is not a sidequest Job class")
+        self._imported[(script, job_class)] = target
         return target
