@@ -34,6 +34,8 @@ NOTICES = {
     "pause": "Queue paused: its jobs are no longer claimed.",
     "resume": "Queue resumed.",
     "update": "Queue settings saved.",
+    "schedule-pause": "Schedule paused: it fires no new jobs.",
+    "schedule-resume": "Schedule resumed from its next fire time.",
 }
 
 

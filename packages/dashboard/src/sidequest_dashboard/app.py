@@ -10,6 +10,7 @@ from sidequest import (
     InvalidStateError,
     JobNotFoundError,
     QueueNotFoundError,
+    ScheduleNotFoundError,
     Sidequest,
 )
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from ._filters import BadInput
 from ._routes_jobs import job_routes
 from ._routes_overview import overview_routes
 from ._routes_queues import queue_routes
+from ._routes_schedules import schedule_routes
 from ._security import BasicAuthMiddleware, Csrf, SecurityHeadersMiddleware, parse_auth
 from ._views import STATIC_DIR, Context, render
 
@@ -108,6 +110,7 @@ def create_app(
             *overview_routes(ctx),
             *job_routes(ctx),
             *queue_routes(ctx),
+            *schedule_routes(ctx),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=middleware,
@@ -115,6 +118,7 @@ def create_app(
             HTTPException: http_error,
             JobNotFoundError: not_found,
             QueueNotFoundError: not_found,
+            ScheduleNotFoundError: not_found,
             BadInput: bad_input,
             ConfigurationError: bad_input,
             InvalidStateError: conflict,
