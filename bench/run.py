@@ -3,9 +3,10 @@
     uv run --group bench python bench/run.py [--quick] [--only WORKLOAD ...] [--libs LIB ...]
 
 Creates fresh databases (``sq_bench_<lib>`` on the PostgreSQL server named by ``BENCH_PG``,
-default ``postgresql://postgres@127.0.0.1:5432``; SQLite files under a temporary
-directory), runs every selected workload for every selected library ``--repeat`` times
-(libraries interleaved within each repetition), checks that every job ran exactly once
+default ``postgresql://postgres@127.0.0.1:5432``; ``sq_bench_mysql`` on the MySQL/MariaDB
+server named by ``BENCH_MYSQL``, default ``mysql://root@127.0.0.1:3306``; SQLite files under
+a temporary directory), runs every selected workload for every selected library ``--repeat``
+times (libraries interleaved within each repetition), checks that every job ran exactly once
 (a run that fails a check reports no figure), then prints a table of medians, ranges
 (min–max) and sidequest's ratio to each peer, and writes the raw figures as JSON.
 """
@@ -79,7 +80,16 @@ def machine() -> dict[str, str]:
     except (OSError, StopIteration):
         memory = "?"
     versions = {}
-    for dist in ("sidequest", "asyncpg", "aiosqlite", "pgqueuer", "procrastinate", "psycopg", "huey"):
+    for dist in (
+        "sidequest",
+        "asyncpg",
+        "aiosqlite",
+        "asyncmy",
+        "pgqueuer",
+        "procrastinate",
+        "psycopg",
+        "huey",
+    ):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

@@ -272,7 +272,7 @@ async def floor_sqlite(ctx: Context) -> dict[str, float]:
 
 
 PG_LIBS = ("sidequest-pg", "pgqueuer", "procrastinate")
-BACKLOG_LIBS = ("sidequest-pg", "sidequest-sqlite", "pgqueuer", "procrastinate")
+BACKLOG_LIBS = ("sidequest-pg", "sidequest-sqlite", "sidequest-mysql", "pgqueuer", "procrastinate")
 JOBS_S: tuple[Metric, ...] = (("jobs/s", "jobs/s", True),)
 
 WORKLOADS: tuple[Workload, ...] = (

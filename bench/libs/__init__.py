@@ -9,6 +9,7 @@ from .base import Adapter
 ADAPTERS = {
     "sidequest-pg": ("bench.libs.sidequest_pg", "SidequestPostgres"),
     "sidequest-sqlite": ("bench.libs.sidequest_sqlite", "SidequestSqlite"),
+    "sidequest-mysql": ("bench.libs.sidequest_mysql", "SidequestMysql"),
     "pgqueuer": ("bench.libs.pgqueuer_lib", "PgQueuerAdapter"),
     "procrastinate": ("bench.libs.procrastinate_lib", "ProcrastinateAdapter"),
     "huey": ("bench.libs.huey_lib", "HueyAdapter"),

@@ -26,7 +26,7 @@ class Adapter:
 
     key: ClassVar[str]
     label: ClassVar[str]
-    storage: ClassVar[str]  # "postgresql" or "sqlite"
+    storage: ClassVar[str]  # "postgresql", "sqlite" or "mysql"
     config_note: ClassVar[str] = ""
     sync_worker: ClassVar[bool] = False
 
