@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +37,12 @@ async def client(url: str) -> AsyncIterator[Sidequest]:
         yield sq
     finally:
         await sq.close()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_workers() -> Iterator[None]:
+    """Kill the worker processes a test started and did not stop (e.g. after a failed assert)."""
+    from harness import kill_leftovers
+
+    yield
+    kill_leftovers()

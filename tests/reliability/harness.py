@@ -26,6 +26,18 @@ FAST = {
 }
 
 
+STARTED: list[Worker] = []
+"""Every worker process started by a test, so a failing test never leaves one running."""
+
+
+def kill_leftovers() -> None:
+    while STARTED:
+        worker = STARTED.pop()
+        if worker.process.poll() is None:
+            worker.process.kill()
+            worker.process.wait(10)
+
+
 class Worker:
     """One worker process running ``worker_main.py``."""
 
@@ -38,6 +50,7 @@ class Worker:
             stderr=subprocess.PIPE,
             text=True,
         )
+        STARTED.append(self)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line.strip() == "ready", (

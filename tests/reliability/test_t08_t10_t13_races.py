@@ -25,7 +25,8 @@ async def backend(url: str) -> AsyncIterator[Backend]:
 
 
 async def test_t8_release_never_reverts_a_completion(backend: Backend) -> None:
-    await backend.enqueue([NewJob(queue="race", script="m", job_class="C") for _ in range(300)])
+    # Each lost race also parks one more job with the "drain" claimer: enqueue enough for both.
+    await backend.enqueue([NewJob(queue="race", script="m", job_class="C") for _ in range(600)])
     completed = released = 0
     for _ in range(300):
         (job,) = await backend.claim("race", 1, "worker-a", 0.0)
