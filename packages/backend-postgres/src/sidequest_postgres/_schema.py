@@ -142,6 +142,34 @@ CREATE TABLE {s}.sidequest_schedules (
         + """));""",
         down="DROP INDEX IF EXISTS {s}.sidequest_jobs_latest_idx;",
     ),
+    Migration(
+        5,
+        "fewer indexes on the hot path: every row version of a job wrote nine index entries",
+        # A job's insert, start and completion each write a new row version, and a state
+        # change is never a HOT update, so every index on an unconditional expression was
+        # written three times per job. What stays: the primary key, the claim index (waiting
+        # rows), the lease index (held rows), the unique-digest index (unique jobs only) and
+        # one index over finished rows keyed by (state, finished time), which serves cleanup,
+        # counts and the time charts. Listings by state, queue or class walk the primary key.
+        up=f"""
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_state_idx;
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_queue_idx;
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_class_idx;
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_latest_idx;
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_finished_idx;
+CREATE INDEX sidequest_jobs_finished_idx
+    ON {{s}}.sidequest_jobs (state, ({FINISHED_AT})) WHERE state IN ('completed', 'failed', 'canceled');
+""",
+        down=f"""
+DROP INDEX IF EXISTS {{s}}.sidequest_jobs_finished_idx;
+CREATE INDEX sidequest_jobs_finished_idx
+    ON {{s}}.sidequest_jobs (({FINISHED_AT})) WHERE state IN ('completed', 'failed', 'canceled');
+CREATE INDEX sidequest_jobs_state_idx ON {{s}}.sidequest_jobs (state, id DESC);
+CREATE INDEX sidequest_jobs_queue_idx ON {{s}}.sidequest_jobs (queue, id DESC);
+CREATE INDEX sidequest_jobs_class_idx ON {{s}}.sidequest_jobs (class, id DESC);
+CREATE INDEX sidequest_jobs_latest_idx ON {{s}}.sidequest_jobs (({LATEST_AT}));
+""",
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

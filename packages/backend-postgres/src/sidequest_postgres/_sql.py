@@ -174,19 +174,52 @@ SELECT released.* FROM released{release_notify} ORDER BY released.id"""
             f"WITH gone AS (DELETE FROM {jobs} WHERE state IN {FINISHED} AND {FINISHED_AT} < $1"
             " RETURNING 1) SELECT count(*) FROM gone"
         )
-        self.count_jobs = f"""
-SELECT state, count(*) FROM {jobs}
-WHERE ($1::timestamptz IS NULL OR {LATEST_AT} >= $1) AND ($2::timestamptz IS NULL OR {LATEST_AT} <= $2)
-GROUP BY state"""
+        # counts: finished rows through the finished index, live rows through the claim and
+        # lease indexes (a job's latest timestamp is its finished time once it has finished)
+        self.count_jobs = {
+            (since, until): " UNION ALL ".join(
+                f"SELECT state, count(*) FROM {jobs} WHERE {where} GROUP BY state"
+                for where in _count_parts(since, until)
+            )
+            for since in (False, True)
+            for until in (False, True)
+        }
         self.count_jobs_by_queue = (
             f"SELECT name, NULL::text, 0::bigint FROM {queues}"
             f" UNION ALL SELECT queue, state, count(*) FROM {jobs} GROUP BY queue, state"
         )
-        self.count_jobs_over_time = f"""
-SELECT floor(extract(epoch FROM ({LATEST_AT} - $1::timestamptz)) / $2::numeric)::int AS bucket,
-       state, count(*)
-FROM {jobs} WHERE {LATEST_AT} >= $1 AND {LATEST_AT} < $3
-GROUP BY 1, 2"""
+        bucket = "floor(extract(epoch FROM ({at} - $1::timestamptz)) / $2::numeric)::int"
+        self.count_jobs_over_time = " UNION ALL ".join(
+            f"SELECT {bucket.format(at=at)}, state, count(*) FROM {jobs}"
+            f" WHERE {where} AND {at} >= $1 AND {at} < $3 GROUP BY 1, 2"
+            for where, at in _TIME_PARTS
+        )
+        # estimates: the planner's statistics (row count scaled to the table's current size
+        # times each state's frequency), exact counts for the states it says are small, and a
+        # block sample for how large states split across queues
+        self.state_estimates = """
+SELECT v.state, v.freq * c.reltuples / GREATEST(c.relpages, 1)
+       * (pg_relation_size(c.oid) / current_setting('block_size')::float8), c.reltuples
+FROM pg_class AS c
+JOIN pg_stats AS s ON s.schemaname = $1 AND s.tablename = 'sidequest_jobs' AND s.attname = 'state'
+CROSS JOIN unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS v(state, freq)
+WHERE c.oid = to_regclass($2) AND c.reltuples > 0"""
+        small_parts = (
+            f"state IN {FINISHED} AND state = ANY($1::text[])",
+            "state = 'waiting' AND $2::bool",
+            f"state IN {HELD}",
+        )
+        self.count_small_states = " UNION ALL ".join(
+            f"SELECT state, count(*) FROM {jobs} WHERE {where} GROUP BY state" for where in small_parts
+        )
+        self.count_small_states_by_queue = f"SELECT name, NULL::text, 0::bigint FROM {queues}" + "".join(
+            f" UNION ALL SELECT queue, state, count(*) FROM {jobs} WHERE {where} GROUP BY queue, state"
+            for where in small_parts
+        )
+        self.sample_by_queue = (
+            f"SELECT queue, state, count(*) FROM {jobs} TABLESAMPLE SYSTEM ($1::float4) REPEATABLE (7)"
+            " WHERE state = ANY($2::text[]) GROUP BY queue, state"
+        )
         self.job_queue_names = f"SELECT DISTINCT queue FROM {jobs}"
         self.now = f"SELECT {NOW_MS}"
         self.truncate = f"TRUNCATE {jobs}, {queues}, {schedules}"
@@ -334,6 +367,24 @@ GROUP BY 1, 2"""
         offset = param(max(0, int(f.offset)))
         page = f"ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
         return f"SELECT {self.job_columns} FROM {self.jobs}{clause} {page}", args
+
+
+_TIME_PARTS = (
+    (f"state IN {FINISHED}", FINISHED_AT),
+    ("state = 'waiting'", LATEST_AT),
+    (f"state IN {HELD}", LATEST_AT),
+)
+
+
+def _count_parts(since: bool, until: bool) -> list[str]:
+    """One condition per index-backed part of the table, with the given range bounds as $1, $2."""
+    parts = []
+    for where, at in _TIME_PARTS:
+        bounds = [f"{at} >= $1::timestamptz"] if since else []
+        if until:
+            bounds.append(f"{at} <= ${1 + since}::timestamptz")
+        parts.append(" AND ".join([where, *bounds]))
+    return parts
 
 
 def wakes(change: Transition) -> bool:

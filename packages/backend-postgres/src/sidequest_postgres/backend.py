@@ -359,16 +359,43 @@ class PostgresBackend(ScheduleStore):
         return [job_record(row) for row in await (await self._db()).fetch(sql, *args)]
 
     async def count_jobs(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
-        rows = await (await self._db()).fetch(self._sql.count_jobs, since, until)
+        bounds = [moment for moment in (since, until) if moment is not None]
+        sql = self._sql.count_jobs[(since is not None, until is not None)]
+        rows = await (await self._db()).fetch(sql, *bounds)
         return JobCounts.from_pairs({row[0]: row[1] for row in rows})
 
     async def count_jobs_by_queue(self) -> dict[str, JobCounts]:
-        counts: dict[str, dict[str, int]] = {}
-        for name, state, number in await (await self._db()).fetch(self._sql.count_jobs_by_queue):
-            per_state = counts.setdefault(name, {})
-            if state is not None:
-                per_state[state] = number
-        return {name: JobCounts.from_pairs(counts[name]) for name in sorted(counts)}
+        return _per_queue(await (await self._db()).fetch(self._sql.count_jobs_by_queue))
+
+    async def estimate_job_counts(self) -> JobCounts:
+        """Counts per state; states above ``ESTIMATE_ABOVE`` rows come from table statistics."""
+        pool = await self._db()
+        large, _rows = await self._large_states(pool)
+        rows = await pool.fetch(self._sql.count_small_states, *_small_arguments(large))
+        pairs = {row[0]: row[1] for row in rows} | {state: round(n) for state, n in large.items()}
+        return JobCounts.from_pairs(pairs, estimated=large)
+
+    async def estimate_job_counts_by_queue(self) -> dict[str, JobCounts]:
+        """Counts per queue and state; large states are split across queues by a block sample."""
+        pool = await self._db()
+        large, table_rows = await self._large_states(pool)
+        exact = await pool.fetch(self._sql.count_small_states_by_queue, *_small_arguments(large))
+        rows: list[Any] = list(exact)
+        if large:
+            percent = min(100.0, 100.0 * SAMPLE_ROWS / max(table_rows, 1.0))
+            sample = await pool.fetch(self._sql.sample_by_queue, percent, list(large))
+            sampled: dict[str, int] = {}
+            for _queue, state, number in sample:
+                sampled[state] = sampled.get(state, 0) + number
+            rows += [(queue, state, round(large[state] * n / sampled[state])) for queue, state, n in sample]
+        return _per_queue(rows, estimated=large)
+
+    async def _large_states(self, pool: Pool) -> tuple[dict[str, float], float]:
+        """The states the statistics put above ``ESTIMATE_ABOVE`` rows, and the table's row count."""
+        rows = await pool.fetch(self._sql.state_estimates, self.schema, self._sql.jobs)
+        table_rows = float(rows[0][2]) if rows else 0.0
+        large = {row[0]: float(row[1]) for row in rows if row[0] in _ESTIMABLE and row[1] >= ESTIMATE_ABOVE}
+        return large, table_rows
 
     async def count_jobs_over_time(self, span: str) -> list[TimeBucket]:
         _count, _unit, seconds = parse_span(span)
@@ -442,6 +469,30 @@ class PostgresBackend(ScheduleStore):
 
     async def truncate(self) -> None:
         await (await self._db()).execute(self._sql.truncate)
+
+
+ESTIMATE_ABOVE = 100_000
+"""Estimated counts: states the statistics put above this many rows are not counted row by row."""
+SAMPLE_ROWS = 20_000
+"""About how many rows the block sample reads to split estimated states across queues."""
+_ESTIMABLE = frozenset({"waiting", "completed", "failed", "canceled"})
+_FINISHED = ("completed", "failed", "canceled")
+
+
+def _small_arguments(large: Mapping[str, float]) -> tuple[list[str], bool]:
+    """Arguments of the exact part: the finished states to count, and whether to count waiting."""
+    return [state for state in _FINISHED if state not in large], "waiting" not in large
+
+
+def _per_queue(rows: Sequence[Any], estimated: Mapping[str, float] | None = None) -> dict[str, JobCounts]:
+    """``(queue, state, count)`` rows (state None: a queue with no jobs) → counts per queue."""
+    counts: dict[str, dict[str, int]] = {}
+    for name, state, number in rows:
+        per_state = counts.setdefault(name, {})
+        if state is not None:
+            per_state[state] = per_state.get(state, 0) + number
+    marked = estimated or {}
+    return {name: JobCounts.from_pairs(counts[name], estimated=marked) for name in sorted(counts)}
 
 
 async def _keep_session(_conn: Any) -> None:

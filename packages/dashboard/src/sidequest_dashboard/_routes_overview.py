@@ -58,13 +58,13 @@ def overview_routes(ctx: Context) -> list[BaseRoute]:
             request,
             "overview.html",
             nav="overview",
-            counts=await sq.jobs.count(),
+            counts=await sq.jobs.count(exact=False),
             rows=await queue_rows(sq),
             **values,
         )
 
     async def counts_partial(request: Request) -> Response:
-        return render(ctx, request, "_counts.html", counts=await sq.jobs.count())
+        return render(ctx, request, "_counts.html", counts=await sq.jobs.count(exact=False))
 
     async def chart_partial(request: Request) -> Response:
         return render(ctx, request, "_chart.html", **await chart_values(request))

@@ -39,7 +39,7 @@ class QueueRow:
 async def queue_rows(sq: Sidequest) -> list[QueueRow]:
     """Every queue with a stored row or with jobs, sorted by name."""
     records = {q.name: q for q in await sq.queues.list(order_by="name", descending=False)}
-    counts = await sq.jobs.count_by_queue()
+    counts = await sq.jobs.count_by_queue(exact=False)
     return [
         QueueRow(name, records.get(name), counts.get(name, JobCounts()))
         for name in sorted(set(records) | set(counts))

@@ -171,6 +171,23 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class CountEstimates(Protocol):
+    """Optional cheap counts for large tables (the dashboard's overview and queues pages).
+
+    Counting millions of finished rows exactly costs a scan on every refresh. A backend
+    with these methods may answer large states from its statistics instead, naming them
+    in ``JobCounts.estimated``; small states stay exact. Without them the engine counts
+    exactly.
+    """
+
+    async def estimate_job_counts(self) -> JobCounts:
+        """``count_jobs()`` where large states may be estimates."""
+
+    async def estimate_job_counts_by_queue(self) -> dict[str, JobCounts]:
+        """``count_jobs_by_queue()`` where large states may be estimates."""
+
+
+@runtime_checkable
 class FastPathBackend(Protocol):
     """Optional batched operations; the engine uses them when a backend has them.
 

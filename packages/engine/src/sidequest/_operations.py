@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _transitions as transitions
+from ._backend import CountEstimates
 from ._durations import Duration, to_seconds
 from ._errors import ConfigurationError, InvalidStateError, JobNotFoundError, QueueNotFoundError
 from ._records import (
@@ -87,11 +88,25 @@ class JobOperations:
             )
         )
 
-    async def count(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
-        return await (await self._engine.connected()).count_jobs(since, until)
+    async def count(
+        self, since: datetime | None = None, until: datetime | None = None, *, exact: bool = True
+    ) -> JobCounts:
+        """Jobs per state (whose latest timestamp is within ``since``/``until`` when given).
 
-    async def count_by_queue(self) -> dict[str, JobCounts]:
-        return await (await self._engine.connected()).count_jobs_by_queue()
+        ``exact=False`` lets a backend that can estimate (PostgreSQL) answer states above
+        100,000 rows from its table statistics; ``JobCounts.estimated`` names them.
+        """
+        backend = await self._engine.connected()
+        if not exact and since is None and until is None and isinstance(backend, CountEstimates):
+            return await backend.estimate_job_counts()
+        return await backend.count_jobs(since, until)
+
+    async def count_by_queue(self, *, exact: bool = True) -> dict[str, JobCounts]:
+        """Jobs per queue and state; ``exact=False`` as for ``count``."""
+        backend = await self._engine.connected()
+        if not exact and isinstance(backend, CountEstimates):
+            return await backend.estimate_job_counts_by_queue()
+        return await backend.count_jobs_by_queue()
 
     async def count_over_time(self, span: str) -> builtins.list[TimeBucket]:
         """Counts per minute/hour/day: ``"12m"``, ``"24h"``, ``"7d"``."""
@@ -137,8 +152,10 @@ class JobOperations:
     def list_sync(self, **filters: Any) -> builtins.list[JobRecord]:
         return self._engine.call_sync(lambda twin: twin.jobs.list(**filters))
 
-    def count_sync(self, since: datetime | None = None, until: datetime | None = None) -> JobCounts:
-        return self._engine.call_sync(lambda twin: twin.jobs.count(since, until))
+    def count_sync(
+        self, since: datetime | None = None, until: datetime | None = None, *, exact: bool = True
+    ) -> JobCounts:
+        return self._engine.call_sync(lambda twin: twin.jobs.count(since, until, exact=exact))
 
     def cancel_sync(self, job_id: int) -> JobRecord:
         return self._engine.call_sync(lambda twin: twin.jobs.cancel(job_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -157,6 +157,8 @@ class JobCounts:
     completed: int = 0
     failed: int = 0
     canceled: int = 0
+    estimated: frozenset[str] = frozenset()
+    """States whose figure is an estimate from table statistics (see ``sq.jobs.count(exact=False)``)."""
 
     @property
     def total(self) -> int:
@@ -166,10 +168,13 @@ class JobCounts:
         return {state.value: getattr(self, state.value) for state in JobState} | {"total": self.total}
 
     @classmethod
-    def from_pairs(cls, pairs: Mapping[str, int]) -> JobCounts:
-        """Build counts from ``{state: n}``, ignoring unknown keys."""
+    def from_pairs(cls, pairs: Mapping[str, int], estimated: Iterable[str] = ()) -> JobCounts:
+        """Build counts from ``{state: n}``, ignoring unknown keys; ``estimated`` names estimates."""
         known = {state.value for state in JobState}
-        return cls(**{k: int(v) for k, v in pairs.items() if k in known})
+        return cls(
+            **{k: int(v) for k, v in pairs.items() if k in known},
+            estimated=frozenset(known.intersection(estimated)),
+        )
 
 
 @frozen(kw_only=True)

@@ -12,7 +12,7 @@ and declares it under the ``sidequest`` entry-point group. Prove it with the con
 suite in ``sidequest.testing``.
 """
 
-from ._backend import Backend, FastPathBackend, WakeupCallback
+from ._backend import Backend, CountEstimates, FastPathBackend, WakeupCallback
 from ._backend_support import (
     MAX_LIST_LIMIT,
     QUEUE_ORDER_COLUMNS,
@@ -66,6 +66,7 @@ __all__ = [
     "WORKER_LOST_MESSAGE",
     "Backend",
     "BackendRegistry",
+    "CountEstimates",
     "ErrorRecord",
     "FastPathBackend",
     "JobCounts",

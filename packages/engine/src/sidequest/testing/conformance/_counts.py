@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sidequest._transitions import complete, start
-from sidequest.backend import Backend, JobCounts, JobState, QueueRecord, QueueState
+from sidequest.backend import Backend, CountEstimates, JobCounts, JobState, QueueRecord, QueueState
 
 from ._fixtures import apply, claim_job, enqueue_one, make_job, new_job, tick
 
@@ -29,7 +31,7 @@ class CountTests:
         for state in JobState:
             await make_job(backend, state)
         counts = await backend.count_jobs()
-        assert counts == JobCounts(**dict.fromkeys((s.value for s in JobState), 1))
+        assert counts == JobCounts.from_pairs(dict.fromkeys((s.value for s in JobState), 1))
         assert counts.total == 6
 
     async def test_time_range_uses_the_latest_timestamp(self, backend: Backend) -> None:
@@ -112,7 +114,7 @@ class QueueCountTests:
         await enqueue_one(backend, "queue-2")
         counts = await backend.count_jobs_by_queue()
         assert counts == {
-            "queue-1": JobCounts(**dict.fromkeys((s.value for s in JobState), 1)),
+            "queue-1": JobCounts.from_pairs(dict.fromkeys((s.value for s in JobState), 1)),
             "queue-2": JobCounts(waiting=1, completed=1),
         }
 
@@ -155,3 +157,27 @@ class QueueCountTests:
             "": JobCounts(waiting=1),
             "other": JobCounts(waiting=1),
         }
+
+
+def estimating(backend: Backend) -> CountEstimates:
+    if not isinstance(backend, CountEstimates):
+        pytest.skip("the backend does not declare estimate_job_counts/estimate_job_counts_by_queue")
+    return backend
+
+
+class EstimateTests:
+    """Optional ``CountEstimates``: on small tables the estimates are the exact counts."""
+
+    async def test_estimates_of_a_small_table_are_exact(self, backend: Backend) -> None:
+        estimator = estimating(backend)
+        assert await estimator.estimate_job_counts() == JobCounts()
+        for state in JobState:
+            await make_job(backend, state, queue="queue-1")
+        await make_job(backend, JobState.COMPLETED, queue="queue-2")
+        await backend.create_queue(QueueRecord(name="idle"))
+        counts = await estimator.estimate_job_counts()
+        assert counts == await backend.count_jobs()
+        assert counts.estimated == frozenset()
+        by_queue = await estimator.estimate_job_counts_by_queue()
+        assert by_queue == await backend.count_jobs_by_queue()
+        assert by_queue["idle"] == JobCounts() and by_queue["queue-2"] == JobCounts(completed=1)

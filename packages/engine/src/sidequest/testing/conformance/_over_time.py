@@ -17,7 +17,7 @@ UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
 def _total(buckets: list[TimeBucket]) -> JobCounts:
     sums = {state.value: sum(getattr(b.counts, state.value) for b in buckets) for state in JobState}
-    return JobCounts(**sums)
+    return JobCounts.from_pairs(sums)
 
 
 def _check_buckets(buckets: list[TimeBucket], span: str, now: datetime) -> None:
@@ -99,7 +99,7 @@ class OverTimeTests:
         for state in JobState:
             await make_job(backend, state)
         buckets = await backend.count_jobs_over_time("3m")
-        assert _total(buckets) == JobCounts(**dict.fromkeys((s.value for s in JobState), 1))
+        assert _total(buckets) == JobCounts.from_pairs(dict.fromkeys((s.value for s in JobState), 1))
         assert all(min(b.counts.as_dict().values()) >= 0 for b in buckets)
 
     @pytest.mark.parametrize("span", ["1m", "1h", "1d"])

@@ -11,7 +11,7 @@ from sidequest.backend import Backend, create_backend
 
 from ._claim import ClaimTests
 from ._cleanup import CleanupTests
-from ._counts import CountTests, QueueCountTests
+from ._counts import CountTests, EstimateTests, QueueCountTests
 from ._fast_path import FastPathTests
 from ._filters import FilterTests
 from ._jobs import JobTests
@@ -42,6 +42,7 @@ class BackendConformance(
     FilterTests,
     CountTests,
     QueueCountTests,
+    EstimateTests,
     OverTimeTests,
     CleanupTests,
     ScheduleTests,
