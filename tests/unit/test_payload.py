@@ -5,7 +5,20 @@ from __future__ import annotations
 import pytest
 import sample_jobs as jobs
 from sidequest import InvalidPayloadError, Sidequest
-from sidequest._payload import validate
+from hypothesis import given
+from hypothesis import strategies as st
+from sidequest._payload import _check, dumps, validate
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda children: st.lists(children) | st.dictionaries(_TEXT, children),
+    max_leaves=30,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +53,19 @@ def test_depth_and_size_limits() -> None:
         validate(deep)
     with pytest.raises(InvalidPayloadError, match="exceeds the limit"):
         validate(["x" * 2000], max_bytes=1000)
+
+
+@given(JSON)
+def test_the_size_bound_never_undercounts(value: object) -> None:
+    """Validation skips encoding when the bound fits the limit: the bound must be an upper bound."""
+    assert _check(value, "$", 0) >= len(dumps(value).encode())
+
+
+def test_a_payload_just_over_the_limit_is_refused() -> None:
+    exact = len(dumps(["\x01" * 100]).encode())  # control characters: 6 bytes each in JSON
+    validate(["\x01" * 100], max_bytes=exact)
+    with pytest.raises(InvalidPayloadError, match="exceeds the limit"):
+        validate(["\x01" * 100], max_bytes=exact - 1)
 
 
 def test_exact_json_values_pass() -> None:

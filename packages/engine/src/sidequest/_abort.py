@@ -7,20 +7,25 @@ import threading
 
 from ._errors import JobAborted
 
+_CREATE = threading.Lock()
+
 
 class AbortSignal:
     """Tells a running job it should stop; usable from async code and from threads."""
 
+    __slots__ = ("_event", "_flag", "_loop", "_reason")
+
     def __init__(self) -> None:
-        self._flag = threading.Event()
         self._reason: JobAborted | None = None
+        self._flag: threading.Event | None = None
+        """For ``wait_sync``; created on first use (most jobs never wait on their signal)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
 
     @property
     def aborted(self) -> bool:
         """True once the job was asked to stop."""
-        return self._flag.is_set()
+        return self._reason is not None
 
     @property
     def reason(self) -> JobAborted | None:
@@ -34,7 +39,13 @@ class AbortSignal:
 
     def wait_sync(self, timeout: float | None = None) -> bool:
         """Block the calling thread until aborted (or ``timeout``); return ``aborted``."""
-        return self._flag.wait(timeout)
+        flag = self._flag
+        if flag is None:
+            with _CREATE:
+                flag = self._flag = self._flag or threading.Event()
+        if self._reason is not None:  # aborted before the flag existed: abort() did not set it
+            return True
+        return flag.wait(timeout)
 
     async def wait(self) -> JobAborted:
         """Wait until the job is asked to stop and return the reason."""
@@ -48,7 +59,9 @@ class AbortSignal:
         if self._reason is not None:
             return
         self._reason = reason
-        self._flag.set()
+        flag = self._flag
+        if flag is not None:
+            flag.set()
         if self._loop is not None and self._event is not None:
             event = self._event
             try:

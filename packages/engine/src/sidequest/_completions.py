@@ -30,7 +30,7 @@ class CompletionBatcher:
         self._pending.append((job_id, lease_token, result, future))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="sidequest-completions")
-        return await asyncio.shield(future)
+        return await future  # a cancelled caller cancels only its future: the write still happens
 
     async def _flush(self) -> None:
         while self._pending:

@@ -62,6 +62,8 @@ class Executor:
 
     def __init__(self, engine: Sidequest) -> None:
         self._engine = engine
+        self._async_run: dict[type[Job], bool] = {}
+        """Per job class: whether ``run`` is a coroutine function (asked once, not per job)."""
 
     async def execute(self, execution: Execution) -> None:
         engine = self._engine
@@ -118,7 +120,10 @@ class Executor:
             return await self._engine.process_pool.run(record, execution.signal)
         job = job_class(*record.constructor_args)
         job._bind(record, execution.signal)
-        if inspect.iscoroutinefunction(job.run):
+        is_async = self._async_run.get(job_class)
+        if is_async is None:
+            is_async = self._async_run[job_class] = inspect.iscoroutinefunction(job.run)
+        if is_async:
             return await job.run(*record.args, **record.kwargs)
         name = f"sidequest-job-{record.id}"
         result = await run_in_thread(lambda: job.run(*record.args, **record.kwargs), name)

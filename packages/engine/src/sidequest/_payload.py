@@ -20,42 +20,45 @@ def dumps(value: Any) -> str:
 
 def validate(value: Any, path: str = "$", *, max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
     """Raise ``InvalidPayloadError`` naming the first path whose value is not exact JSON."""
-    _check(value, path, 0)
+    if _check(value, path, 0) <= max_bytes:
+        return  # even the largest JSON text this value could have fits: no need to encode it
     size = len(dumps(value).encode())
     if size > max_bytes:
         raise InvalidPayloadError(path, f"{size} bytes of JSON exceeds the limit of {max_bytes} bytes")
 
 
-def _check(value: Any, path: str, depth: int) -> None:
+def _check(value: Any, path: str, depth: int) -> int:
+    """Check ``value``; return an upper bound of the UTF-8 size of its JSON text."""
     if depth > MAX_DEPTH:
         raise InvalidPayloadError(path, f"nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
     if value is None or kind is bool:
-        return
+        return 5
     if kind is int:
         if not _INT_MIN <= value <= _INT_MAX:
             raise InvalidPayloadError(path, "integer outside the signed 64-bit range")
-        return
+        return 20
     if kind is float:
         if math.isnan(value) or math.isinf(value):
             raise InvalidPayloadError(path, f"{value!r} is not valid JSON")
-        return
+        return 24  # the longest repr of a finite float
     if kind is str:
-        _check_text(value, path)
-        return
+        return _check_text(value, path)
     if kind is list:
+        size = 2 + len(value)  # brackets and commas
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]", depth + 1)
-        return
+            size += _check(item, f"{path}[{index}]", depth + 1)
+        return size
     if kind is dict:
+        size = 2 + 2 * len(value)  # braces, colons and commas
         for key, item in value.items():
             if type(key) is not str:
                 raise InvalidPayloadError(
                     f"{path}[{key!r}]", f"dict key {key!r} is not a str (JSON keys are strings)"
                 )
-            _check_text(key, f"{path}[{key!r}]")
-            _check(item, f"{path}[{key!r}]", depth + 1)
-        return
+            size += _check_text(key, f"{path}[{key!r}]")
+            size += _check(item, f"{path}[{key!r}]", depth + 1)
+        return size
     hints: dict[type, str] = {
         tuple: "a tuple would come back as a list; pass a list",
         bytes: "bytes are not JSON; encode them (e.g. base64) into a str",
@@ -65,10 +68,12 @@ def _check(value: Any, path: str, depth: int) -> None:
     raise InvalidPayloadError(path, f"{kind.__name__} value: {hint}")
 
 
-def _check_text(text: str, path: str) -> None:
+def _check_text(text: str, path: str) -> int:
     if "\x00" in text:
         raise InvalidPayloadError(path, "text contains a NUL character (\\u0000)")
     try:
-        text.encode("utf-8")
+        if not text.isascii():
+            text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidPayloadError(path, "text contains a lone surrogate (not valid UTF-8)") from None
+    return 6 * len(text) + 2  # a character takes at most 6 bytes (``\\u001f``) in JSON
