@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("sidequest.sqlite")
 WATCH_INTERVAL = 0.005
@@ -43,13 +44,17 @@ class CommitWatcher:
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
-        conn = await asyncio.to_thread(self._open)
+        # One thread owns the connection: a check still running when the task is cancelled
+        # finishes before the close queued behind it (sqlite3 must not be used concurrently).
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sidequest-sqlite-watch")
+        conn: sqlite3.Connection | None = None
         try:
-            last = await asyncio.to_thread(_version, conn)
+            conn = await loop.run_in_executor(thread, self._open)
+            last = await loop.run_in_executor(thread, _version, conn)
             while not self._stop:
                 await asyncio.sleep(WATCH_INTERVAL)
                 try:
-                    current = await loop.run_in_executor(None, _version, conn)
+                    current = await loop.run_in_executor(thread, _version, conn)
                 except sqlite3.Error as exc:
                     log.debug("data_version check failed: %s", exc)
                     continue
@@ -57,7 +62,9 @@ class CommitWatcher:
                     last = current
                     self._on_change()
         finally:
-            conn.close()
+            if conn is not None:
+                thread.submit(conn.close)
+            thread.shutdown(wait=False)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
