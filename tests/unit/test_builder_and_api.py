@@ -136,6 +136,8 @@ async def test_operations_on_unknown_ids_and_queues() -> None:
             await sq.queues.pause("nope")
         with pytest.raises(ConfigurationError, match="unknown job state"):
             await sq.jobs.list(state="done")
+        with pytest.raises(ConfigurationError, match="'newest' .* or 'oldest'"):
+            await sq.jobs.list(order="latest")  # type: ignore[arg-type]
 
 
 def test_backoff_formula() -> None:

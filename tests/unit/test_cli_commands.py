@@ -151,6 +151,18 @@ def test_jobs_list_filters_and_pages(run: Cli) -> None:
     assert (code, out.strip()) == (0, "no jobs match")
 
 
+def test_jobs_list_oldest_first_pages_with_after(run: Cli) -> None:
+    ids = [run.enqueue("Hello", str(n)) for n in range(5)]
+    page = run.json("jobs", "list", "--order", "oldest", "--limit", "2")
+    assert [j["id"] for j in page["jobs"]] == ids[:2]
+    assert (page["next_after"], page["next_before"]) == (ids[1], None)
+    code, out, _ = run.admin("jobs", "list", "--order", "oldest", "--limit", "2", "--after", str(ids[1]))
+    assert code == 0 and f"next page: --after {ids[3]}" in out
+    window = run.json("jobs", "list", "--after", str(ids[0]), "--before", str(ids[4]))
+    assert [j["id"] for j in window["jobs"]] == [ids[3], ids[2], ids[1]] and window["next_after"] is None
+    assert run("jobs", "list", "--order", "random")[0] == 2
+
+
 def test_jobs_show_prints_errors_with_tracebacks(run: Cli) -> None:
     bad = run.enqueue("Boom", max_attempts=2, retry_delay=0.01)
     assert run("worker", run.app, "--drain", "--log-level", "error")[0] == 0

@@ -17,6 +17,7 @@ from sidequest.backend import (
     JobFilter,
     Transition,
     clamp_limit,
+    id_direction,
     is_pattern,
     json_dumps,
     like_pattern,
@@ -146,7 +147,7 @@ def transition(job_id: int, change: Transition) -> tuple[str, list[Any]]:
 
 
 def list_jobs(f: JobFilter) -> tuple[str, list[Any]]:
-    """``SELECT`` for a ``JobFilter``: newest first, keyset (``before_id``) or offset pages."""
+    """``SELECT`` for a ``JobFilter``: by id (newest or oldest first), keyset or offset pages."""
     where: list[str] = []
     args: list[Any] = []
     for column, values in (("state", f.states), ("queue", f.queues), ("class", f.job_classes)):
@@ -164,6 +165,9 @@ def list_jobs(f: JobFilter) -> tuple[str, list[Any]]:
     if f.before_id is not None:
         where.append("id < %s")
         args.append(int(f.before_id))
+    if f.after_id is not None:
+        where.append("id > %s")
+        args.append(int(f.after_id))
     timed = _TIME_FIELDS.get(f.time_field)
     if timed is None:
         raise ValueError(f"unknown time field {f.time_field!r}")
@@ -175,7 +179,8 @@ def list_jobs(f: JobFilter) -> tuple[str, list[Any]]:
         args.append(utc(f.until))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     args += [clamp_limit(f.limit), max(0, int(f.offset))]
-    return f"SELECT {JOB_COLUMNS} FROM {JOBS}{clause} ORDER BY id DESC LIMIT %s OFFSET %s", args
+    page = f"ORDER BY id {id_direction(f.order)} LIMIT %s OFFSET %s"
+    return f"SELECT {JOB_COLUMNS} FROM {JOBS}{clause} {page}", args
 
 
 def _match(column: str, values: Sequence[str], args: list[Any]) -> str:

@@ -231,6 +231,9 @@ def job_filter(f: JobFilter) -> tuple[str, list[Any]]:
     if f.before_id is not None:
         terms.append("id < ?")
         params.append(int(f.before_id))
+    if f.after_id is not None:
+        terms.append("id > ?")
+        params.append(int(f.after_id))
     moment = _TIME_FIELDS[f.time_field]
     terms.extend(time_range(moment, f.since, f.until, params))
     return (" WHERE " + " AND ".join(terms)) if terms else "", params

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
-from ._records import ErrorRecord, JobRecord, JobState
+from ._records import ErrorRecord, JobRecord, JobState, check_list_order
 
 WORKER_LOST = "worker_lost"
 """The error type recorded when a running job's lease expired (its worker died or stalled)."""
@@ -31,6 +31,15 @@ def check_order(order_by: str) -> None:
     if order_by not in QUEUE_ORDER_COLUMNS:
         allowed = ", ".join(sorted(QUEUE_ORDER_COLUMNS))
         raise ConfigurationError(f"cannot order queues by {order_by!r}; use one of {allowed}")
+
+
+def id_direction(order: str) -> str:
+    """SQL direction of a job list's ``order``: ``"DESC"`` (newest first) or ``"ASC"`` (oldest first).
+
+    Anything but ``"newest"``/``"oldest"`` raises ``ConfigurationError``, so the result is
+    always one of the two keywords (safe to put in SQL text).
+    """
+    return "ASC" if check_list_order(order) == "oldest" else "DESC"
 
 
 def clamp_limit(limit: int) -> int:

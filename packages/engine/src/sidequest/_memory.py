@@ -270,7 +270,11 @@ class MemoryBackend:
 
     async def list_jobs(self, filters: JobFilter) -> list[JobRecord]:
         with self._lock:
-            found = sorted((j for j in self._jobs.values() if _matches(j, filters)), key=lambda j: -j.id)
+            found = sorted(
+                (j for j in self._jobs.values() if _matches(j, filters)),
+                key=lambda j: j.id,
+                reverse=support.id_direction(filters.order) == "DESC",
+            )
         start = max(0, filters.offset)
         return copy.deepcopy(found[start : start + support.clamp_limit(filters.limit)])
 
@@ -444,6 +448,8 @@ def _matches(job: JobRecord, f: JobFilter) -> bool:
     if f.search and f.search.lower() not in (dumps(list(job.args)) + dumps(dict(job.kwargs))).lower():
         return False
     if f.before_id is not None and job.id >= f.before_id:
+        return False
+    if f.after_id is not None and job.id <= f.after_id:
         return False
     moment = job.finished_at if f.time_field == "finished_at" else getattr(job, f.time_field)
     return _in_range(moment, f.since, f.until)

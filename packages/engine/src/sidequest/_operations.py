@@ -18,6 +18,7 @@ from ._records import (
     JobFilter,
     JobRecord,
     JobState,
+    ListOrder,
     QueueRecord,
     QueueState,
     TimeBucket,
@@ -62,10 +63,17 @@ class JobOperations:
         since: datetime | None = None,
         until: datetime | None = None,
         before_id: int | None = None,
+        after_id: int | None = None,
+        order: ListOrder = "newest",
         offset: int = 0,
         limit: int = 50,
     ) -> builtins.list[JobRecord]:
-        """Jobs matching every given filter, newest first (``before_id`` continues a page)."""
+        """Jobs matching every given filter, newest first (``order="oldest"``: ascending ids).
+
+        Keyset pages: ``before_id`` keeps jobs with a lower id (the next older page),
+        ``after_id`` jobs with a higher id (with ``order="oldest"``, the next newer page);
+        both together read one id window.
+        """
         states = _many(state)
         for value in states:
             if "%" not in value and value not in {s.value for s in JobState}:
@@ -83,6 +91,8 @@ class JobOperations:
                 since=since,
                 until=until,
                 before_id=before_id,
+                after_id=after_id,
+                order=order,
                 offset=offset,
                 limit=limit,
             )

@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from attrs import field, frozen
+from attrs import Attribute, field, frozen
+
+from ._errors import ConfigurationError
 
 JsonValue = Any
 """A value made only of dict (str keys), list, str, int, float, bool and None."""
@@ -136,6 +138,27 @@ class NewJob:
     retry_delay: float | None = None
     backoff_strategy: BackoffStrategy = "exponential"
 
+    def inserted(self, job_id: int, inserted_at: datetime, available_at: datetime) -> JobRecord:
+        """This job's record as just inserted (a backend reads back only what the database chose)."""
+        return JobRecord(
+            id=job_id,
+            queue=self.queue,
+            state=JobState.WAITING,
+            script=self.script,
+            job_class=self.job_class,
+            args=self.args,
+            kwargs=self.kwargs,
+            constructor_args=self.constructor_args,
+            max_attempts=self.max_attempts,
+            inserted_at=inserted_at,
+            available_at=available_at,
+            timeout=self.timeout,
+            unique_digest=self.unique_digest,
+            uniqueness_config=self.uniqueness_config,
+            retry_delay=self.retry_delay,
+            backoff_strategy=self.backoff_strategy,
+        )
+
 
 @frozen(kw_only=True)
 class QueueRecord:
@@ -216,6 +239,20 @@ class Transition:
 
 
 TimeField = Literal["inserted_at", "attempted_at", "available_at", "finished_at"]
+ListOrder = Literal["newest", "oldest"]
+LIST_ORDERS: tuple[ListOrder, ...] = ("newest", "oldest")
+
+
+def check_list_order(order: object) -> ListOrder:
+    """``order`` if it is ``"newest"`` or ``"oldest"``; anything else raises ``ConfigurationError``."""
+    for known in LIST_ORDERS:
+        if order == known:
+            return known
+    raise ConfigurationError(f"cannot order jobs by {order!r}; use 'newest' (id descending) or 'oldest'")
+
+
+def _valid_order(_instance: object, _attribute: Attribute[str], value: object) -> None:
+    check_list_order(value)
 
 
 @frozen(kw_only=True)
@@ -224,7 +261,8 @@ class JobFilter:
 
     Text values containing ``%`` are SQL ``LIKE`` patterns (``%`` matches any run of
     characters; ``_`` is literal); other values match exactly. Results are ordered by
-    id, newest first; ``before_id`` continues a page (keyset pagination).
+    id, newest first (``order="oldest"``: ascending). Keyset pagination: ``before_id``
+    keeps ids below it, ``after_id`` ids above it; together they make an id window.
     """
 
     states: tuple[str, ...] = ()
@@ -239,6 +277,11 @@ class JobFilter:
     since: datetime | None = None
     until: datetime | None = None
     before_id: int | None = None
+    """Only jobs with an id strictly below this one."""
+    after_id: int | None = None
+    """Only jobs with an id strictly above this one."""
+    order: ListOrder = field(default="newest", validator=_valid_order)
+    """``"newest"`` (id descending) or ``"oldest"`` (id ascending); applied before offset and limit."""
     offset: int = 0
     limit: int = 50
 

@@ -9,7 +9,7 @@ import click
 
 from .._engine import Sidequest
 from .._errors import InvalidStateError, JobNotFoundError
-from .._records import JobRecord, JobState
+from .._records import JobRecord, JobState, ListOrder
 from ._admin import confirm_or_abort, yes_option
 from ._app import Target, connection_options, resolve_target, session
 from ._output import (
@@ -83,6 +83,14 @@ def _args_text(job: JobRecord) -> str:
 @click.option(
     "--before", type=click.IntRange(min=1), metavar="ID", help="Continue a page: jobs with an id below ID."
 )
+@click.option("--after", type=click.IntRange(min=0), metavar="ID", help="Only jobs with an id above ID.")
+@click.option(
+    "--order",
+    type=click.Choice(["newest", "oldest"]),
+    default="newest",
+    show_default=True,
+    help="newest first (next page: --before) or oldest first (next page: --after).",
+)
 @connection_options
 @json_option
 @click.pass_context
@@ -93,11 +101,13 @@ def list_jobs(
     classes: tuple[str, ...],
     limit: int,
     before: int | None,
+    after: int | None,
+    order: ListOrder,
     url: str | None,
     app: str | None,
     as_json: bool,
 ) -> None:
-    """Jobs, newest first, with their state, queue, class, attempt and arguments."""
+    """Jobs, newest first (or oldest), with their state, queue, class, attempt and arguments."""
     target = resolve_target(ctx, url, app)
 
     async def go() -> None:
@@ -107,13 +117,22 @@ def list_jobs(
                 queue=queues or None,
                 job_class=classes or None,
                 before_id=before,
+                after_id=after,
+                order=order,
                 limit=min(limit + 1, PAGE_MAX),
             )
         more = len(page) > limit or len(page) == PAGE_MAX
         page = page[:limit]
-        next_before = page[-1].id if more and page else None
+        next_id = page[-1].id if more and page else None
+        next_option = "--after" if order == "oldest" else "--before"
         if as_json:
-            print_json({"jobs": [job_json(j) for j in page], "next_before": next_before})
+            print_json(
+                {
+                    "jobs": [job_json(j) for j in page],
+                    "next_before": next_id if order == "newest" else None,
+                    "next_after": next_id if order == "oldest" else None,
+                }
+            )
             return
         if not page:
             click.echo("no jobs match")
@@ -132,8 +151,8 @@ def list_jobs(
             for j in page
         ]
         click.echo(table(["id", "state", "queue", "class", "attempt", "when", "args"], rows))
-        if next_before is not None:
-            click.echo(f"next page: --before {next_before}")
+        if next_id is not None:
+            click.echo(f"next page: {next_option} {next_id}")
 
     run_async(go())
 

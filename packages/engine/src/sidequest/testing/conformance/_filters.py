@@ -1,4 +1,4 @@
-"""list_jobs beyond the reference: search, exact args, keyset pages, limits and time fields."""
+"""list_jobs beyond the reference: search, exact args, keyset pages and order, limits, time fields."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sidequest import ConfigurationError
 from sidequest.backend import MAX_LIST_LIMIT, Backend, JobFilter, JobState
 
 from ._fixtures import MS, enqueue_one, make_job, new_job, tick
@@ -63,6 +64,49 @@ class FilterTests:
             before_id = page[-1]
         assert seen == expected
         assert await _ids(backend, before_id=expected[4]) == expected[5:]
+
+    async def test_after_id_keeps_higher_ids_newest_first(self, backend: Backend) -> None:
+        jobs = await backend.enqueue([new_job() for _ in range(6)])
+        ids = sorted(j.id for j in jobs)
+        assert await _ids(backend, after_id=ids[2]) == ids[:2:-1]
+        assert await _ids(backend, after_id=ids[-1]) == []
+        assert await _ids(backend, after_id=0) == ids[::-1]
+        assert await _ids(backend, after_id=ids[2], limit=2) == [ids[5], ids[4]]
+
+    async def test_after_id_and_before_id_make_a_window(self, backend: Backend) -> None:
+        jobs = await backend.enqueue([new_job(args=(n,)) for n in range(8)])
+        ids = sorted(j.id for j in jobs)
+        assert await _ids(backend, after_id=ids[1], before_id=ids[6]) == [ids[5], ids[4], ids[3], ids[2]]
+        window = {"after_id": ids[1], "before_id": ids[6], "order": "oldest"}
+        assert await _ids(backend, **window) == ids[2:6]
+        assert await _ids(backend, **window, limit=2, offset=1) == ids[3:5]
+        assert await _ids(backend, after_id=ids[3], before_id=ids[4]) == []
+        assert await _ids(backend, after_id=ids[5], before_id=ids[2]) == []
+        odd = await _ids(backend, after_id=ids[0], before_id=ids[7], args=(3,))
+        assert odd == [ids[3]]
+
+    async def test_oldest_order_pages_forward_from_after_id(self, backend: Backend) -> None:
+        jobs = await backend.enqueue([new_job(queue="a" if n % 2 else "b") for n in range(12)])
+        ids = sorted(j.id for j in jobs)
+        assert await _ids(backend, order="oldest", after_id=ids[3], limit=3) == ids[4:7]
+        assert await _ids(backend, order="oldest", limit=2) == ids[:2]
+        assert await _ids(backend, order="newest", limit=2) == [ids[11], ids[10]]
+        in_a = [i for n, i in enumerate(ids) if n % 2]
+        seen: list[int] = []
+        after_id = 0
+        while page := await _ids(backend, queues=("a",), order="oldest", after_id=after_id, limit=4):
+            seen += page
+            after_id = page[-1]
+        assert seen == in_a
+
+    async def test_an_unknown_order_is_refused(self, backend: Backend) -> None:
+        await enqueue_one(backend)
+        with pytest.raises(ConfigurationError, match="newest"):
+            JobFilter(order="random()")  # type: ignore[arg-type]
+        unchecked = JobFilter()
+        object.__setattr__(unchecked, "order", "id; DROP TABLE jobs")  # bypasses the validator
+        with pytest.raises(ConfigurationError):
+            await backend.list_jobs(unchecked)
 
     async def test_offset_skips_jobs(self, backend: Backend) -> None:
         jobs = await backend.enqueue([new_job() for _ in range(5)])
