@@ -128,7 +128,6 @@ def package_of(path: str) -> str:
         ("/sidequest_sqlite/", "sidequest_sqlite"),
         ("/sidequest/", "sidequest (engine)"),
         ("/asyncpg/", "asyncpg"),
-        ("/aiosqlite/", "aiosqlite"),
         ("/attr/", "attrs"),
         ("/attrs/", "attrs"),
         ("/asyncio/", "asyncio"),

@@ -83,7 +83,6 @@ def machine() -> dict[str, str]:
     for dist in (
         "sidequest",
         "asyncpg",
-        "aiosqlite",
         "asyncmy",
         "pgqueuer",
         "procrastinate",

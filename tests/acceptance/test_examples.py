@@ -205,7 +205,9 @@ def test_custom_backend_skeleton_passes_the_conformance_suite(tmp_path: Path) ->
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    assert re.search(r"\b2\d\d passed\b", done.stdout), done.stdout[-500:]
+    passed = re.search(r"\b(\d+) passed\b", done.stdout)
+    assert passed and int(passed.group(1)) >= 250, done.stdout[-500:]  # the whole suite ran
+    assert "failed" not in done.stdout, done.stdout[-500:]
     source = (target / "src" / "sidequest_dictdb" / "backend.py").read_text()
     assert "sidequest._" not in source, "third-party backends use only the public modules"
 

@@ -178,3 +178,19 @@ class Pid(Job):
         import os
 
         return os.getpid()
+
+
+class CancelsItself(Job):
+    async def run(self) -> str:
+        assert self.id is not None
+        await ENGINES["self"].jobs.cancel(self.id)
+        return "returned after canceling itself"
+
+
+class AbortedWithoutAwaiting(Job):
+    """The abort's cancellation of this task is still pending when run() returns."""
+
+    async def run(self) -> str:
+        assert self.id is not None
+        ENGINES["self"].abort_local(self.id)  # what a cancel does in this process, synchronously
+        return "finished anyway"

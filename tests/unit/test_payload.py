@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sample_jobs as jobs
-from sidequest import InvalidPayloadError, Sidequest
 from hypothesis import given
 from hypothesis import strategies as st
+from sidequest import InvalidPayloadError, Sidequest
 from sidequest._payload import _check, dumps, validate
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))

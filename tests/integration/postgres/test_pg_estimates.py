@@ -22,16 +22,19 @@ async def _seed(conn: asyncpg.Connection, schema: str) -> None:
     columns = "queue, state, script, class, inserted_at, available_at, attempted_at, completed_at, failed_at"
     await conn.execute(
         f"""INSERT INTO {table} ({columns})
-        SELECT CASE WHEN g % 4 = 0 THEN 'b' ELSE 'a' END, 'completed', 'm', 'Job', now(), now(), now(), now(), NULL
+        SELECT CASE WHEN g % 4 = 0 THEN 'b' ELSE 'a' END, 'completed', 'm', 'Job',
+               now(), now(), now(), now(), NULL
         FROM generate_series(1, {COMPLETED_A + COMPLETED_B}) AS g"""
     )
     await conn.execute(
         f"""INSERT INTO {table} ({columns})
-        SELECT 'b', 'failed', 'm', 'Job', now(), now(), now(), NULL, now() FROM generate_series(1, {FAILED})"""
+        SELECT 'b', 'failed', 'm', 'Job', now(), now(), now(), NULL, now()
+        FROM generate_series(1, {FAILED})"""
     )
     await conn.execute(
         f"""INSERT INTO {table} ({columns})
-        SELECT 'a', 'waiting', 'm', 'Job', now(), now(), NULL, NULL, NULL FROM generate_series(1, {WAITING})"""
+        SELECT 'a', 'waiting', 'm', 'Job', now(), now(), NULL, NULL, NULL
+        FROM generate_series(1, {WAITING})"""
     )
     await conn.execute(f"ANALYZE {table}")
 

@@ -10,28 +10,30 @@ from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, S
 from ._codec import dumps, ms, ms_or_none
 
 
+def insert_values(job: NewJob) -> list[Any]:
+    """One job's 15 insert parameters (see ``_sql._INSERT_ONE``)."""
+    return [
+        job.queue,
+        job.script,
+        job.job_class,
+        dumps(list(job.args)) if job.args else "[]",
+        dumps(dict(job.kwargs)) if job.kwargs else "{}",
+        dumps(list(job.constructor_args)) if job.constructor_args else "[]",
+        job.max_attempts,
+        None if job.available_at is None else ms(job.available_at),
+        float(job.available_in or 0.0),
+        job.timeout,
+        job.unique_digest,
+        None if job.uniqueness_config is None else dumps(dict(job.uniqueness_config)),
+        holds_forever(job.uniqueness_config),
+        job.retry_delay,
+        job.backoff_strategy,
+    ]
+
+
 def insert_columns(jobs: Sequence[NewJob]) -> list[Any]:
     """The 15 parallel arrays ``unnest`` turns back into rows (see ``_sql._INSERT_SOURCE``)."""
-    columns: list[list[Any]] = [[] for _ in range(15)]
-    (queue, script, job_class, args, kwargs, ctor, attempts, at, delay, timeout, digest, config, forever,
-     retry_delay, backoff) = columns  # fmt: skip
-    for job in jobs:
-        queue.append(job.queue)
-        script.append(job.script)
-        job_class.append(job.job_class)
-        args.append(dumps(list(job.args)) if job.args else "[]")
-        kwargs.append(dumps(dict(job.kwargs)) if job.kwargs else "{}")
-        ctor.append(dumps(list(job.constructor_args)) if job.constructor_args else "[]")
-        attempts.append(job.max_attempts)
-        at.append(None if job.available_at is None else ms(job.available_at))
-        delay.append(float(job.available_in or 0.0))
-        timeout.append(job.timeout)
-        digest.append(job.unique_digest)
-        config.append(None if job.uniqueness_config is None else dumps(dict(job.uniqueness_config)))
-        forever.append(holds_forever(job.uniqueness_config))
-        retry_delay.append(job.retry_delay)
-        backoff.append(job.backoff_strategy)
-    return list(columns)
+    return [list(column) for column in zip(*map(insert_values, jobs), strict=True)]
 
 
 def queue_values(queue: QueueRecord) -> tuple[str, int, int, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ from . import _schema
 from ._codec import dumps
 from ._config import PostgresOptions, parse_options
 from ._listener import Listener
-from ._params import insert_columns, queue_values
+from ._params import insert_columns, insert_values, queue_values
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
 from ._sql import Statements
@@ -240,8 +239,11 @@ class PostgresBackend(ScheduleStore):
             raise ConfigurationError(
                 f"connection= must be an asyncpg connection, got {type(connection).__name__}"
             )
-        sql = self._sql.enqueue[(bool(skip_duplicates), self.notifies)]
-        args = insert_columns(jobs)
+        shape = (bool(skip_duplicates), self.notifies)
+        if len(jobs) == 1:
+            sql, args = self._sql.enqueue_one[shape], insert_values(jobs[0])
+        else:
+            sql, args = self._sql.enqueue[shape], insert_columns(jobs)
         if self.notifies:
             args.append(self.channel)
         try:
@@ -253,7 +255,7 @@ class PostgresBackend(ScheduleStore):
             raise await self._duplicate(exc, jobs) from None
         if rows and connection is None:
             self._wake_locally()
-        return [job_record(row) for row in rows]
+        return _inserted(jobs, rows)
 
     async def _duplicate(
         self, exc: asyncpg.UniqueViolationError, jobs: Sequence[NewJob]
@@ -479,6 +481,25 @@ _ESTIMABLE = frozenset({"waiting", "completed", "failed", "canceled"})
 _FINISHED = ("completed", "failed", "canceled")
 
 
+def _inserted(jobs: Sequence[NewJob], rows: Sequence[Any]) -> list[JobRecord]:
+    """Records of the inserted jobs from ``(id, inserted_at, available_at, digest)`` rows in id order.
+
+    Ids follow the order of ``jobs``; with ``skip_duplicates`` a unique job whose digest is
+    not the next row's was skipped (a job without a digest is never skipped).
+    """
+    records: list[JobRecord] = []
+    remaining = iter(rows)
+    row = next(remaining, None)
+    for job in jobs:
+        if row is None:
+            break
+        if job.unique_digest is not None and row[3] != job.unique_digest:
+            continue
+        records.append(job.inserted(row[0], row[1], row[2]))
+        row = next(remaining, None)
+    return records
+
+
 def _small_arguments(large: Mapping[str, float]) -> tuple[list[str], bool]:
     """Arguments of the exact part: the finished states to count, and whether to count waiting."""
     return [state for state in _FINISHED if state not in large], "waiting" not in large
@@ -502,9 +523,9 @@ async def _keep_session(_conn: Any) -> None:
     """
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
+
+
 def _is_token(token: str) -> bool:
-    try:
-        uuid.UUID(token)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
+    """Whether ``token`` is a UUID (anything else could never match and must not reach a ``::uuid`` cast)."""
+    return isinstance(token, str) and _UUID.fullmatch(token) is not None

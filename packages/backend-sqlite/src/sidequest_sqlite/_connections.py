@@ -11,6 +11,7 @@ backoff and counted in ``busy_retries``: it never reaches callers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import random
 import sqlite3
@@ -18,16 +19,18 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import aiosqlite
 from sidequest import ConfigurationError, SidequestError
 
 from ._sql import lower
+from ._thread import ThreadConnection
 from ._url import Target
 from ._writelock import WriteLock
 
 T = TypeVar("T")
 Rows = list[sqlite3.Row]
-Work = Callable[[aiosqlite.Connection], Awaitable[T]]
+Params = Sequence[Any] | dict[str, Any]
+Work = Callable[[sqlite3.Connection], T]
+"""A unit of work: plain ``sqlite3`` calls, run on the connection's thread inside one transaction."""
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 TURN = 0.005
@@ -63,8 +66,8 @@ class Connections:
         self.max_busy_wait = max_busy_wait
         self.busy_retries = 0
         """``database is locked`` errors retried (after SQLite's own ``busy_timeout`` wait)."""
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: list[aiosqlite.Connection] = []
+        self._writer: ThreadConnection | None = None
+        self._readers: list[ThreadConnection] = []
         self._next_reader = itertools.count()
         self._write_lock = asyncio.Lock()
         lock_path = None if target.path is None else f"{target.path}-sidequest.lock"
@@ -76,35 +79,31 @@ class Connections:
         self._closed = False
 
     # opening ------------------------------------------------------------------------------
-    async def _connect(self, *, reader: bool) -> aiosqlite.Connection:
+    async def _connect(self, *, reader: bool) -> ThreadConnection:
         location = ":memory:" if self.target.path is None else self.target.path
         try:
-            if not reader and self.target.path is not None:
-                # fail here, not inside aiosqlite (whose failed connect leaves a stray callback)
-                await asyncio.to_thread(_probe, location)
-            conn = await aiosqlite.connect(location, isolation_level=None)
+            conn = await ThreadConnection.open(location)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open SQLite database {location!r}: {exc}") from exc
         try:
-            conn.row_factory = sqlite3.Row
-            await conn.create_function("sq_lower", 1, lower, deterministic=True)
-            await self._retry(lambda: self._configure(conn, reader=reader))
+            await self._retry(lambda: conn.run(functools.partial(self._configure, reader=reader)))
         except BaseException:
             await conn.close()
             raise
         return conn
 
-    async def _configure(self, conn: aiosqlite.Connection, *, reader: bool) -> None:
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+    def _configure(self, conn: sqlite3.Connection, *, reader: bool) -> None:
+        conn.create_function("sq_lower", 1, lower, deterministic=True)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         if not self.target.memory:
-            await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
         if reader:
-            await conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA query_only = ON")
 
-    async def _ensure_open(self) -> aiosqlite.Connection:
+    async def _ensure_open(self) -> ThreadConnection:
         if self._closed:
             raise SidequestError("this SQLite backend is closed")
         if self._writer is None:
@@ -127,7 +126,7 @@ class Connections:
         for conn in (writer, *self._readers):
             values: dict[str, Any] = {}
             for name in names:
-                rows = await self._retry(lambda: _fetch(conn, f"PRAGMA {name}", ()))  # noqa: B023
+                rows = await self._retry(lambda: conn.run(fetch(f"PRAGMA {name}")))  # noqa: B023
                 values[name] = rows[0][0]
             found.append(values)
         return found
@@ -149,22 +148,19 @@ class Connections:
     async def write(self, work: Work[T]) -> T:
         """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction (retried when busy).
 
-        The transaction is shielded: a cancelled caller does not leave it half done.
+        The whole transaction is one call on the writer's thread. It is shielded: a
+        cancelled caller does not release the writer lock while it is still running.
         """
         writer = await self._ensure_open()
         task = asyncio.ensure_future(self._serialized(writer, work))
         task.add_done_callback(_consume)
         return await asyncio.shield(task)
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Rows:
+    async def execute(self, sql: str, params: Params = ()) -> Rows:
         """One write statement in its own ``BEGIN IMMEDIATE`` transaction; its rows."""
+        return await self.write(fetch(sql, params))
 
-        async def work(conn: aiosqlite.Connection) -> Rows:
-            return await _fetch(conn, sql, params)
-
-        return await self.write(work)
-
-    async def _serialized(self, conn: aiosqlite.Connection, work: Work[T]) -> T:
+    async def _serialized(self, conn: ThreadConnection, work: Work[T]) -> T:
         self._queued += 1
         try:
             await self._write_lock.acquire()
@@ -175,7 +171,7 @@ class Connections:
                 raise SidequestError("this SQLite backend is closed")
             if self._turn_started is None and await self._writers.acquire():
                 self._turn_started = time.monotonic()
-            return await self._retry(lambda: _transaction(conn, work))
+            return await self._retry(lambda: conn.run(functools.partial(_transaction, work=work)))
         finally:
             self._end_turn()
             self._write_lock.release()
@@ -190,14 +186,15 @@ class Connections:
         self._turn_started = None
         self._writers.release()
 
-    async def read(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Rows:
+    async def read(self, sql: str, params: Params = ()) -> Rows:
         """One read statement on a reader connection (the writer for ``:memory:``)."""
         writer = await self._ensure_open()
+        statement = fetch(sql, params)
         if not self._readers:
             async with self._write_lock:
-                return await self._retry(lambda: _fetch(writer, sql, params))
+                return await self._retry(lambda: writer.run(statement))
         reader = self._readers[next(self._next_reader) % len(self._readers)]
-        return await self._retry(lambda: _fetch(reader, sql, params))
+        return await self._retry(lambda: reader.run(statement))
 
     async def _retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self.max_busy_wait
@@ -217,23 +214,23 @@ class Connections:
         raise AssertionError("unreachable")
 
 
-def _probe(path: str) -> None:
-    """Open and close the database file (creating it), raising ``sqlite3.Error`` if impossible."""
-    sqlite3.connect(path).close()
+def fetch(sql: str, params: Params = ()) -> Callable[[sqlite3.Connection], Rows]:
+    """A unit of work running one statement and returning its rows."""
+
+    def statement(conn: sqlite3.Connection) -> Rows:
+        return conn.execute(sql, params).fetchall()
+
+    return statement
 
 
-async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any]) -> Rows:
-    return list(await conn.execute_fetchall(sql, params))
-
-
-async def _transaction(conn: aiosqlite.Connection, work: Work[T]) -> T:
-    await conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: sqlite3.Connection, work: Work[T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        result = await work(conn)
-        await conn.execute("COMMIT")
+        result = work(conn)
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
         raise
     return result
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import aiosqlite
 from sidequest import ConfigurationError, QueueNotFoundError
 from sidequest.backend import QueueRecord, QueueState, check_concurrency, check_order
 
@@ -48,9 +47,9 @@ class QueueStore:
         """Insert unless the name exists; return the stored queue (one transaction)."""
         check_concurrency(queue.concurrency)
 
-        async def work(conn: aiosqlite.Connection) -> Rows:
-            await conn.execute(f"{_INSERT} ON CONFLICT (name) DO NOTHING", _params(queue))
-            return list(await conn.execute_fetchall(f"SELECT * FROM {QUEUES} WHERE name = ?", (queue.name,)))
+        def work(conn: sqlite3.Connection) -> Rows:
+            conn.execute(f"{_INSERT} ON CONFLICT (name) DO NOTHING", _params(queue))
+            return conn.execute(f"SELECT * FROM {QUEUES} WHERE name = ?", (queue.name,)).fetchall()
 
         return queue_from_row((await self._db.write(work))[0])
 

@@ -7,7 +7,8 @@ from several processes serialize on the write lock and the later ones find nothi
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
+
 from attrs import frozen
 from sidequest import ConfigurationError
 
@@ -129,28 +130,28 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-async def applied_versions(conn: aiosqlite.Connection) -> list[int]:
-    rows = await conn.execute_fetchall(f"SELECT version FROM {MIGRATIONS_TABLE} ORDER BY version")
+def applied_versions(conn: sqlite3.Connection) -> list[int]:
+    rows = conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE} ORDER BY version").fetchall()
     return [int(row[0]) for row in rows]
 
 
-async def migrate(conn: aiosqlite.Connection) -> list[int]:
+def migrate(conn: sqlite3.Connection) -> list[int]:
     """Apply every missing migration (call inside a write transaction); return the new versions."""
-    await conn.execute(
+    conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
             version INTEGER PRIMARY KEY NOT NULL,
             name TEXT NOT NULL,
             applied_at INTEGER NOT NULL
         )"""
     )
-    done = set(await applied_versions(conn))
+    done = set(applied_versions(conn))
     applied = []
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
         for statement in migration.up:
-            await conn.execute(statement)
-        await conn.execute(
+            conn.execute(statement)
+        conn.execute(
             f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, {NOW})",
             (migration.version, migration.name),
         )
@@ -158,14 +159,14 @@ async def migrate(conn: aiosqlite.Connection) -> list[int]:
     return applied
 
 
-async def rollback(conn: aiosqlite.Connection) -> int | None:
+def rollback(conn: sqlite3.Connection) -> int | None:
     """Undo the latest applied migration (inside a write transaction); return its version."""
-    exists = await conn.execute_fetchall(
+    exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
-    )
+    ).fetchall()
     if not exists:
         return None
-    versions = await applied_versions(conn)
+    versions = applied_versions(conn)
     if not versions:
         return None
     by_version = {m.version: m for m in MIGRATIONS}
@@ -176,6 +177,6 @@ async def rollback(conn: aiosqlite.Connection) -> int | None:
             f"cannot roll back schema version {latest}: this sidequest-sqlite does not know it"
         )
     for statement in migration.down:
-        await conn.execute(statement)
-    await conn.execute(f"DELETE FROM {MIGRATIONS_TABLE} WHERE version = ?", (latest,))
+        conn.execute(statement)
+    conn.execute(f"DELETE FROM {MIGRATIONS_TABLE} WHERE version = ?", (latest,))
     return latest

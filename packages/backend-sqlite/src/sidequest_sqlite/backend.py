@@ -1,4 +1,4 @@
-"""``SQLiteBackend``: the ``sqlite://`` backend (aiosqlite, WAL, one writer and a few readers)."""
+"""``SQLiteBackend``: the ``sqlite://`` backend (stdlib sqlite3 on threads, WAL, one writer, readers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 from sidequest import ConfigurationError, DuplicateJobError
 from sidequest.backend import (
     WORKER_LOST,
@@ -26,6 +25,7 @@ from sidequest.backend import (
     WakeupCallback,
     bucket_starts,
     clamp_limit,
+    id_direction,
     json_dumps,
     parse_span,
 )
@@ -173,12 +173,12 @@ class SQLiteBackend:
             return []
         rows = [insert_params(job) for job in jobs]
 
-        async def work(conn: aiosqlite.Connection) -> Rows:
+        def work(conn: sqlite3.Connection) -> Rows:
             stored: Rows = []
             for start in range(0, len(rows), INSERT_ROWS_PER_STATEMENT):
                 chunk = rows[start : start + INSERT_ROWS_PER_STATEMENT]
                 params = [value for row in chunk for value in row]
-                stored.extend(await conn.execute_fetchall(insert_sql(len(chunk), skip_duplicates), params))
+                stored.extend(conn.execute(insert_sql(len(chunk), skip_duplicates), params).fetchall())
             return stored
 
         for _ in range(3):
@@ -311,7 +311,7 @@ class SQLiteBackend:
 
     async def list_jobs(self, filters: JobFilter) -> list[JobRecord]:
         where, params = job_filter(filters)
-        sql = f"SELECT * FROM {JOBS}{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+        sql = f"SELECT * FROM {JOBS}{where} ORDER BY id {id_direction(filters.order)} LIMIT ? OFFSET ?"
         rows = await self._db.read(sql, [*params, clamp_limit(filters.limit), max(0, int(filters.offset))])
         return [job_from_row(row) for row in rows]
 
@@ -379,9 +379,9 @@ class SQLiteBackend:
         return queue
 
     async def truncate(self) -> None:
-        async def work(conn: aiosqlite.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> None:
             for table in (JOBS, QUEUES, SCHEDULES):
-                await conn.execute(f"DELETE FROM {table}")
+                conn.execute(f"DELETE FROM {table}")
 
         await self._db.write(work)
 

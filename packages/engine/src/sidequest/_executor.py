@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import traceback
@@ -41,9 +42,12 @@ class Execution:
     record: JobRecord
     signal: AbortSignal
     task: asyncio.Task[None] | None = None
-    inner: asyncio.Future[Any] | None = None
     on_ran: Callable[[Execution], None] | None = None
     """Called once ``run()`` is over (the slot frees while the outcome is being written)."""
+    in_run: bool = False
+    """True while ``task`` awaits the job's ``run()``: the only time an abort cancels it."""
+    abort_cancels: int = 0
+    """Cancellations of ``task`` requested by ``abort`` (told apart from anyone else's)."""
 
     def ran(self) -> None:
         callback, self.on_ran = self.on_ran, None
@@ -51,10 +55,16 @@ class Execution:
             callback(self)
 
     def abort(self, reason: JobAborted) -> None:
-        """Signal the job and stop awaiting it (async jobs are cancelled at their next await)."""
+        """Signal the job and stop awaiting it (async jobs are cancelled at their next await).
+
+        Outside ``run()`` (starting, or writing the outcome) nothing is cancelled: the
+        signal alone decides what gets written.
+        """
         self.signal.abort(reason)
-        if self.inner is not None and not self.inner.done():
-            self.inner.cancel()
+        task = self.task
+        if self.in_run and task is not None and not task.done() and self.abort_cancels == 0:
+            self.abort_cancels += 1
+            task.cancel()
 
 
 class Executor:
@@ -94,13 +104,12 @@ class Executor:
         timer = None
         if record.timeout:
             timer = loop.call_later(record.timeout, execution.abort, JobTimeout(record.timeout))
+        execution.in_run = True
         try:
-            execution.inner = asyncio.ensure_future(self._invoke(job_class, execution))
-            value = await execution.inner
+            value = await self._invoke(job_class, execution)
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not execution.signal.aborted or (current is not None and current.cancelling()):
-                raise
+            if not _only_aborted(execution):
+                raise  # the task itself is being cancelled (engine shutdown): not an outcome
             return self._aborted_outcome(execution, None)
         except (UnknownJobClassError, InvalidResultError) as exc:
             kind = "UnknownJobClass" if isinstance(exc, UnknownJobClassError) else "InvalidResult"
@@ -110,8 +119,14 @@ class Executor:
                 return self._aborted_outcome(execution, exc)
             return transitions.retry(record, self._exception_error(record, exc), None)
         finally:
+            execution.in_run = False
             if timer is not None:
                 timer.cancel()
+        if execution.abort_cancels:  # run() returned although an abort cancelled it: keep its value
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0)  # an abort's cancellation not delivered yet lands here, not later
+            if not _only_aborted(execution):
+                raise asyncio.CancelledError
         return self._value_outcome(record, value)
 
     async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
@@ -231,6 +246,18 @@ class Executor:
         if isinstance(reason, BaseException):
             return self._exception_error(record, reason)
         return self._error(record, kind, str(reason))
+
+
+def _only_aborted(execution: Execution) -> bool:
+    """Whether every pending cancellation of the current task came from ``abort`` (then withdrawn)."""
+    current = asyncio.current_task()
+    requested = execution.abort_cancels
+    if current is None or not execution.signal.aborted or current.cancelling() > requested:
+        return False
+    for _ in range(requested):
+        current.uncancel()
+    execution.abort_cancels = 0
+    return True
 
 
 def _plain_completion(change: Transition) -> bool:
