@@ -29,7 +29,8 @@ import httpx
 from sidequest import Sidequest
 from sidequest_dashboard import create_app
 
-TARGETS = {"list": 0.300, "count": 0.100, "page": 0.300}
+TARGETS: dict[str, float | None] = {"list": 0.300, "count": 0.100, "page": 0.300, "reference": None}
+"""p95 targets of what the dashboard does; ``reference`` rows time the plain API for comparison."""
 PAGES = ("/", "/jobs", "/jobs?state=failed", "/jobs?search=user4242", "/queues")
 SEARCH_OLDER = re.compile(r'href="([^"]*)">Search older jobs<')
 
@@ -76,7 +77,11 @@ async def timed(name: str, kind: str, action: Callable[[], Awaitable[Any]], runs
     samples.sort()
     p50 = statistics.median(samples)
     p95 = samples[int(0.95 * (len(samples) - 1))]
-    verdict = "ok" if p95 <= TARGETS[kind] else f"over the {TARGETS[kind] * 1000:.0f} ms target"
+    target = TARGETS[kind]
+    if target is None:
+        verdict = "(reference: not what the dashboard does)"
+    else:
+        verdict = "ok" if p95 <= target else f"over the {target * 1000:.0f} ms target"
     print(f"{name:<44} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   {verdict}")
 
 
@@ -113,7 +118,7 @@ async def main(url: str, keep: bool) -> None:
         await timed("list: queue=reports", "list", lambda: sq.jobs.list(queue="reports", limit=50))
         await timed("list: class=Resize", "list", lambda: sq.jobs.list(job_class="Resize", limit=50))
         await timed(
-            "list: text in args 'user4242'", "list", lambda: sq.jobs.list(search="user4242", limit=50)
+            "list: text in args, whole table", "reference", lambda: sq.jobs.list(search="user4242", limit=50)
         )
         await timed(
             "list: keyset page 500 k rows deep", "list", lambda: sq.jobs.list(before_id=deep, limit=50)
@@ -122,8 +127,8 @@ async def main(url: str, keep: bool) -> None:
         await timed(
             "count: by queue, estimated (queues page)", "count", lambda: sq.jobs.count_by_queue(exact=False)
         )
-        await timed("count: by state, exact (API default)", "count", lambda: sq.jobs.count())
-        await timed("count: by queue, exact (API default)", "count", lambda: sq.jobs.count_by_queue())
+        await timed("count: by state, exact (API default)", "reference", lambda: sq.jobs.count())
+        await timed("count: by queue, exact (API default)", "reference", lambda: sq.jobs.count_by_queue())
         await timed("count: over time, last hour", "count", lambda: sq.jobs.count_over_time("60m"))
         await timed("count: over time, last day", "count", lambda: sq.jobs.count_over_time("24h"))
         await time_pages(sq)

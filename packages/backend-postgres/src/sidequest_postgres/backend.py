@@ -35,7 +35,7 @@ from ._listener import Listener
 from ._params import insert_columns, insert_values, queue_values
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
-from ._sql import Statements
+from ._sql import FINISHED_STATES, Statements
 
 log = logging.getLogger("sidequest.postgres")
 if TYPE_CHECKING:
@@ -349,7 +349,8 @@ class PostgresBackend(ScheduleStore):
         return released
 
     async def delete_finished(self, older_than: datetime) -> int:
-        deleted: int = await (await self._db()).fetchval(self._sql.delete_finished, older_than)
+        pool = await self._db()
+        deleted: int = await pool.fetchval(self._sql.delete_finished, older_than)
         return deleted
 
     async def get_job(self, job_id: int) -> JobRecord | None:
@@ -478,7 +479,6 @@ ESTIMATE_ABOVE = 100_000
 SAMPLE_ROWS = 20_000
 """About how many rows the block sample reads to split estimated states across queues."""
 _ESTIMABLE = frozenset({"waiting", "completed", "failed", "canceled"})
-_FINISHED = ("completed", "failed", "canceled")
 
 
 def _inserted(jobs: Sequence[NewJob], rows: Sequence[Any]) -> list[JobRecord]:
@@ -502,7 +502,7 @@ def _inserted(jobs: Sequence[NewJob], rows: Sequence[Any]) -> list[JobRecord]:
 
 def _small_arguments(large: Mapping[str, float]) -> tuple[list[str], bool]:
     """Arguments of the exact part: the finished states to count, and whether to count waiting."""
-    return [state for state in _FINISHED if state not in large], "waiting" not in large
+    return [state for state in FINISHED_STATES if state not in large], "waiting" not in large
 
 
 def _per_queue(rows: Sequence[Any], estimated: Mapping[str, float] | None = None) -> dict[str, JobCounts]:
