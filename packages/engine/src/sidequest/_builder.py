@@ -91,37 +91,48 @@ class JobBuilder(Generic[J]):
     # enqueue -----------------------------------------------------------------------------
     def new_job(self, args: Sequence[Any], kwargs: dict[str, Any]) -> NewJob:
         """Validate the payload and build the record to insert (nothing is stored yet)."""
+        return self.new_jobs([(args, kwargs)])[0]
+
+    def new_jobs(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> list[NewJob]:
+        """``new_job`` for each ``(args, kwargs)``; what all of them share is worked out once."""
         script, job_class = self._engine.resolver.name_of(self._job_class)
         limit = self._engine.max_payload_bytes
-        args_list = list(args)
-        _payload.validate(args_list, "args", max_bytes=limit)
-        _payload.validate(kwargs, "kwargs", max_bytes=limit)
         _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
-        moment = self._available_at or (utcnow() + timedelta(seconds=self._delay))
-        digest = _uniqueness.digest(
-            self._uniqueness,
-            job_class=job_class,
-            args=args_list,
-            kwargs=kwargs,
-            constructor_args=self._constructor_args,
-            available_at=moment,
-        )
-        return NewJob(
-            queue=self._queue,
-            script=script,
-            job_class=job_class,
-            args=tuple(args_list),
-            kwargs=dict(kwargs),
-            constructor_args=self._constructor_args,
-            max_attempts=self._max_attempts,
-            available_at=self._available_at,
-            available_in=self._delay,
-            timeout=self._timeout,
-            unique_digest=digest,
-            uniqueness_config=self._uniqueness,
-            retry_delay=self._retry_delay,
-            backoff_strategy=self._backoff,
-        )
+        jobs = []
+        for args, kwargs in calls:
+            args_list = list(args)
+            _payload.validate(args_list, "args", max_bytes=limit)
+            if kwargs:
+                _payload.validate(kwargs, "kwargs", max_bytes=limit)
+            digest = None
+            if self._uniqueness:
+                digest = _uniqueness.digest(
+                    self._uniqueness,
+                    job_class=job_class,
+                    args=args_list,
+                    kwargs=kwargs,
+                    constructor_args=self._constructor_args,
+                    available_at=self._available_at or (utcnow() + timedelta(seconds=self._delay)),
+                )
+            jobs.append(
+                NewJob(
+                    queue=self._queue,
+                    script=script,
+                    job_class=job_class,
+                    args=tuple(args_list),
+                    kwargs=dict(kwargs),
+                    constructor_args=self._constructor_args,
+                    max_attempts=self._max_attempts,
+                    available_at=self._available_at,
+                    available_in=self._delay,
+                    timeout=self._timeout,
+                    unique_digest=digest,
+                    uniqueness_config=self._uniqueness,
+                    retry_delay=self._retry_delay,
+                    backoff_strategy=self._backoff,
+                )
+            )
+        return jobs
 
     async def enqueue(self, *args: Any, connection: Any = None, **kwargs: Any) -> JobRecord:
         """Store one job; returns its record. Raises ``DuplicateJobError`` or ``InvalidPayloadError``.
@@ -155,15 +166,15 @@ class JobBuilder(Generic[J]):
 
         With ``skip_duplicates`` duplicates are left out instead of failing the batch.
         """
-        jobs = []
-        for index, item in enumerate(arguments):
+        items = list(arguments)
+        for index, item in enumerate(items):
             if not isinstance(item, tuple | list):
                 raise ConfigurationError(
                     f"enqueue_many item {index} must be a tuple of run arguments, got {item!r}"
                 )
-            jobs.append(self.new_job(item, {}))
-        if not jobs:
+        if not items:
             return []
+        jobs = self.new_jobs((item, {}) for item in items)
         return await self._engine.enqueue_jobs(jobs, skip_duplicates=skip_duplicates, connection=connection)
 
     async def schedule(
