@@ -45,3 +45,13 @@ async def conn(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def other(schema_url: str, backend: PostgresBackend) -> AsyncIterator[PostgresBackend]:
+    """A second backend on the same schema (stands for another process)."""
+    pg = PostgresBackend(schema_url, pool_max=2)
+    try:
+        yield pg
+    finally:
+        await pg.close()

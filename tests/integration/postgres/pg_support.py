@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
+from sidequest_postgres.backend import PostgresBackend
 
 
 def new_schema() -> str:
@@ -22,3 +24,35 @@ async def drop_schema(url: str, schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+class Wakes:
+    """A subscriber callback that counts calls and can be awaited."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._event = asyncio.Event()
+
+    def __call__(self) -> None:
+        self.count += 1
+        self._event.set()
+
+    def reset(self) -> None:
+        self.count = 0
+        self._event.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def listening(backend: PostgresBackend) -> Wakes:
+    wakes = Wakes()
+    backend.subscribe(wakes)
+    assert await backend.wait_listening(5)
+    await wakes.wait(1)  # the wake-up every (re)connect gives
+    wakes.reset()
+    return wakes

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pg_jobs
 import pytest
+from pg_support import Wakes, listening
 from sidequest import Sidequest
 from sidequest.backend import JobFilter, NewJob
 from sidequest_postgres.backend import PostgresBackend
@@ -15,50 +15,8 @@ from sidequest_postgres.backend import PostgresBackend
 pytestmark = pytest.mark.postgres
 
 
-class Wakes:
-    """A subscriber callback that counts calls and can be awaited."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._event = asyncio.Event()
-
-    def __call__(self) -> None:
-        self.count += 1
-        self._event.set()
-
-    def reset(self) -> None:
-        self.count = 0
-        self._event.clear()
-
-    async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-
 def job(queue: str = "default") -> NewJob:
     return NewJob(queue=queue, script="pg_jobs", job_class="Echo")
-
-
-@pytest.fixture
-async def other(schema_url: str, backend: PostgresBackend) -> AsyncIterator[PostgresBackend]:
-    """A second backend on the same schema (stands for another process)."""
-    pg = PostgresBackend(schema_url, pool_max=2)
-    try:
-        yield pg
-    finally:
-        await pg.close()
-
-
-async def listening(backend: PostgresBackend) -> Wakes:
-    wakes = Wakes()
-    backend.subscribe(wakes)
-    assert await backend.wait_listening(5)
-    await wakes.wait(1)  # the wake-up every (re)connect gives
-    wakes.reset()
-    return wakes
 
 
 async def test_enqueue_elsewhere_wakes_a_subscriber(backend: PostgresBackend, other: PostgresBackend) -> None:
