@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import asyncpg
+from sidequest.backend import NewJob
 from sidequest_postgres.backend import PostgresBackend
 
 
@@ -56,3 +57,18 @@ async def listening(backend: PostgresBackend) -> Wakes:
     await wakes.wait(1)  # the wake-up every (re)connect gives
     wakes.reset()
     return wakes
+
+
+async def enqueue_rolled_back(url: str, backend: PostgresBackend, jobs: list[NewJob]) -> None:
+    """Enqueue ``jobs`` in an application transaction, check they are invisible outside it, roll back."""
+    app = await asyncpg.connect(url)
+    try:
+        transaction = app.transaction()
+        await transaction.start()
+        records = await backend.enqueue(jobs, connection=app)
+        assert await app.fetchval(f"SELECT count(*) FROM {backend._sql.jobs}") == len(jobs)
+        for record in records:
+            assert await backend.get_job(record.id) is None  # invisible outside the transaction
+        await transaction.rollback()
+    finally:
+        await app.close()

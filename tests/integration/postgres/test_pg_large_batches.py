@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
-from pg_support import listening
+from pg_support import enqueue_rolled_back, listening
 from sidequest import DuplicateJobError
 from sidequest.backend import JobFilter, JobState, NewJob
 from sidequest_postgres.backend import PostgresBackend
@@ -65,15 +64,7 @@ async def test_a_large_batch_wakes_other_processes_once_committed(
     backend: PostgresBackend, other: PostgresBackend, postgres_url: str
 ) -> None:
     wakes = await listening(other)
-    app = await asyncpg.connect(postgres_url)
-    try:
-        transaction = app.transaction()
-        await transaction.start()
-        records = await backend.enqueue([job(i) for i in range(N)], connection=app)
-        assert await backend.get_job(records[0].id) is None  # not visible before the commit
-        await transaction.rollback()
-    finally:
-        await app.close()
+    await enqueue_rolled_back(postgres_url, backend, [job(i) for i in range(N)])
     assert not await wakes.wait(0.5)
     assert await backend.list_jobs(JobFilter()) == []
     await backend.enqueue([job(i) for i in range(N)])

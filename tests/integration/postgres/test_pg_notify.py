@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pg_jobs
 import pytest
-from pg_support import Wakes, listening
+from pg_support import Wakes, enqueue_rolled_back, listening
 from sidequest import Sidequest
 from sidequest.backend import JobFilter, NewJob
 from sidequest_postgres.backend import PostgresBackend
@@ -82,16 +82,7 @@ async def test_transactional_enqueue_rolled_back(
     postgres_url: str, backend: PostgresBackend, other: PostgresBackend
 ) -> None:
     wakes = await listening(other)
-    app = await asyncpg.connect(postgres_url)
-    try:
-        transaction = app.transaction()
-        await transaction.start()
-        (record,) = await backend.enqueue([job()], connection=app)
-        assert await app.fetchval(f"SELECT count(*) FROM {backend._sql.jobs}") == 1
-        assert await backend.get_job(record.id) is None  # invisible outside the transaction
-        await transaction.rollback()
-    finally:
-        await app.close()
+    await enqueue_rolled_back(postgres_url, backend, [job()])
     assert not await wakes.wait(0.5)
     assert await backend.list_jobs(JobFilter()) == []
 

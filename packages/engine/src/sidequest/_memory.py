@@ -105,24 +105,8 @@ class MemoryBackend:
     def _build(self, new: NewJob, now: datetime) -> JobRecord:
         job_id = self._next_id
         self._next_id += 1
-        return JobRecord(
-            id=job_id,
-            queue=new.queue,
-            state=JobState.WAITING,
-            script=new.script,
-            job_class=new.job_class,
-            args=copy.deepcopy(tuple(new.args)),
-            kwargs=copy.deepcopy(dict(new.kwargs)),
-            constructor_args=copy.deepcopy(tuple(new.constructor_args)),
-            max_attempts=new.max_attempts,
-            inserted_at=now,
-            available_at=as_utc(new.available_at) if new.available_at else _after(now, new.available_in),
-            timeout=new.timeout,
-            unique_digest=new.unique_digest,
-            uniqueness_config=copy.deepcopy(new.uniqueness_config),
-            retry_delay=new.retry_delay,
-            backoff_strategy=new.backoff_strategy,
-        )
+        available_at = as_utc(new.available_at) if new.available_at else _after(now, new.available_in)
+        return copy.deepcopy(new.inserted(job_id, now, available_at))  # nothing shared with the caller
 
     async def claim(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
         with self._lock:
