@@ -68,15 +68,7 @@ class Job:
     def _bind(self, record: JobRecord, signal: AbortSignal) -> None:
         self._record = record
         self._abort_signal = signal
-        self._logger = JobLogger(
-            _job_logger,
-            {
-                "job_id": record.id,
-                "job_class": record.job_class,
-                "attempt": record.attempt,
-                "queue": record.queue,
-            },
-        )
+        self._logger = None  # made on first use: most jobs never log
 
     @property
     def record(self) -> JobRecord | None:
@@ -132,5 +124,16 @@ class Job:
     def logger(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]
         """A logger whose lines carry the job's class, id and attempt."""
         if self._logger is None:
-            return logging.LoggerAdapter(_job_logger, {})
+            record = self._record
+            if record is None:
+                return logging.LoggerAdapter(_job_logger, {})
+            self._logger = JobLogger(
+                _job_logger,
+                {
+                    "job_id": record.id,
+                    "job_class": record.job_class,
+                    "attempt": record.attempt,
+                    "queue": record.queue,
+                },
+            )
         return self._logger
