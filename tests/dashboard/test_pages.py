@@ -291,3 +291,16 @@ async def test_mounted_in_another_app(memory_sq: Sidequest, base_path: str) -> N
         assert (
             done.status_code == 303 and done.headers["location"] == f"/admin/queue/jobs/{job.id}?done=cancel"
         )
+
+
+def test_estimates_are_shown_to_three_significant_digits() -> None:
+    from sidequest_dashboard._views import approximate
+
+    assert [approximate(v) for v in (199_582, 49_836, 1_000_000, 999, 0, 7)] == [
+        200_000,
+        49_800,
+        1_000_000,
+        999,
+        0,
+        7,
+    ]

@@ -118,6 +118,13 @@ def format_seconds(value: float | None) -> str:
     return f"{value:g} s"
 
 
+def approximate(value: int, digits: int = 3) -> int:
+    """``value`` rounded to ``digits`` significant digits (an estimate shows no false precision)."""
+    if value == 0:
+        return 0
+    return int(round(value, digits - len(str(abs(int(value))))))
+
+
 def blank(value: Any) -> bool:
     """None or an empty list/tuple/dict (``0``, ``false`` and ``""`` are shown)."""
     return value is None or (isinstance(value, list | tuple | dict | Mapping) and len(value) == 0)
@@ -143,6 +150,7 @@ def _environment() -> Environment:
         ago=relative_time,
         pretty=pretty_json,
         seconds=format_seconds,
+        approx=approximate,
     )
     env.globals.update(STATES=STATES, allowed=allowed, blank=blank, version=sidequest.__version__)
     return env
