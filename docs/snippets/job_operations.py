@@ -23,6 +23,9 @@ async def main() -> None:
 
     waiting = await sq.jobs.list(state="waiting", queue="default", limit=10)  # newest first
     print([job.id for job in waiting], (await sq.jobs.count()).as_dict())
+    # for a dashboard over millions of jobs: PostgreSQL may estimate the big states
+    cheap = await sq.jobs.count(exact=False)
+    print(cheap.waiting, sorted(cheap.estimated))  # memory:// always counts exactly: []
     try:
         await sq.jobs.get(999)
     except JobNotFoundError as error:
