@@ -31,9 +31,30 @@ def insert_values(job: NewJob) -> list[Any]:
     ]
 
 
-def insert_columns(jobs: Sequence[NewJob]) -> list[Any]:
-    """The 15 parallel arrays ``unnest`` turns back into rows (see ``_sql._INSERT_SOURCE``)."""
-    return [list(column) for column in zip(*map(insert_values, jobs), strict=True)]
+def insert_document(jobs: Sequence[NewJob]) -> str:
+    """A batch as one JSON array of rows (see ``_sql._INSERT_SOURCE``), encoded in one call."""
+    return dumps(
+        [
+            [
+                job.queue,
+                job.script,
+                job.job_class,
+                list(job.args),
+                dict(job.kwargs),
+                list(job.constructor_args),
+                job.max_attempts,
+                None if job.available_at is None else ms(job.available_at).isoformat(),
+                float(job.available_in or 0.0),
+                job.timeout,
+                job.unique_digest,
+                None if job.uniqueness_config is None else dict(job.uniqueness_config),
+                holds_forever(job.uniqueness_config),
+                job.retry_delay,
+                job.backoff_strategy,
+            ]
+            for job in jobs
+        ]
+    )
 
 
 def queue_values(queue: QueueRecord) -> tuple[str, int, int, str]:

@@ -32,7 +32,7 @@ from . import _schema
 from ._codec import dumps
 from ._config import PostgresOptions, parse_options
 from ._listener import Listener
-from ._params import insert_columns, insert_values, queue_values
+from ._params import insert_document, insert_values, queue_values
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
 from ._sql import FINISHED_STATES, Statements
@@ -243,7 +243,7 @@ class PostgresBackend(ScheduleStore):
         if len(jobs) == 1:
             sql, args = self._sql.enqueue_one[shape], insert_values(jobs[0])
         else:
-            sql, args = self._sql.enqueue[shape], insert_columns(jobs)
+            sql, args = self._sql.enqueue[shape], [insert_document(jobs)]
         if self.notifies:
             args.append(self.channel)
         try:
