@@ -15,11 +15,12 @@ from sidequest.backend import (
     QueueRecord,
     QueueState,
     ScheduleRecord,
-    ScheduleState,
     decode_payload,
     holds_forever,
     json_dumps,
+    schedule_from_values,
 )
+from sidequest.backend import schedule_values as shared_schedule_values
 
 JOB_COLUMNS = (
     "id, queue, state, script, class, args, kwargs, constructor_args, attempt, max_attempts,"
@@ -157,50 +158,8 @@ def queue_values(queue: QueueRecord) -> tuple[str, int, int, str]:
 
 
 def schedule_record(row: Sequence[Any]) -> ScheduleRecord:
-    return ScheduleRecord(
-        name=row[0],
-        cron=row[1],
-        tz=row[2],
-        queue=row[3],
-        script=row[4],
-        job_class=row[5],
-        args=tuple(loads(row[6])),
-        kwargs=loads(row[7]),
-        constructor_args=tuple(loads(row[8])),
-        max_attempts=row[9],
-        timeout=row[10],
-        retry_delay=row[11],
-        backoff_strategy=row[12],
-        catch_up=row[13],
-        no_overlap=bool(row[14]),
-        declared=bool(row[15]),
-        state=ScheduleState(row[16]),
-        next_fire_at=moment(row[17]),
-        last_fired_at=moment_or_none(row[18]),
-        last_job_id=row[19],
-    )
+    return schedule_from_values(row, loads=loads, moment=moment)
 
 
-def schedule_values(s: ScheduleRecord) -> tuple[Any, ...]:
-    return (
-        s.name,
-        s.cron,
-        s.tz,
-        s.queue,
-        s.script,
-        s.job_class,
-        json_dumps(list(s.args)),
-        json_dumps(dict(s.kwargs)),
-        json_dumps(list(s.constructor_args)),
-        s.max_attempts,
-        s.timeout,
-        s.retry_delay,
-        s.backoff_strategy,
-        s.catch_up,
-        s.no_overlap,
-        s.declared,
-        ScheduleState(s.state).value,
-        utc(s.next_fire_at),
-        utc_or_none(s.last_fired_at),
-        s.last_job_id,
-    )
+def schedule_values(s: ScheduleRecord) -> list[Any]:
+    return shared_schedule_values(s, dumps=json_dumps, moment=utc)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, ScheduleState, holds_forever
+from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, holds_forever
+from sidequest.backend import schedule_values as shared_schedule_values
 
-from ._codec import dumps, ms, ms_or_none
+from ._codec import dumps, ms
 
 
 def insert_values(job: NewJob) -> list[Any]:
@@ -61,26 +62,5 @@ def queue_values(queue: QueueRecord) -> tuple[str, int, int, str]:
     return queue.name, queue.concurrency, int(queue.priority), QueueState(queue.state).value
 
 
-def schedule_values(s: ScheduleRecord) -> tuple[Any, ...]:
-    return (
-        s.name,
-        s.cron,
-        s.tz,
-        s.queue,
-        s.script,
-        s.job_class,
-        dumps(list(s.args)),
-        dumps(dict(s.kwargs)),
-        dumps(list(s.constructor_args)),
-        s.max_attempts,
-        s.timeout,
-        s.retry_delay,
-        s.backoff_strategy,
-        s.catch_up,
-        s.no_overlap,
-        s.declared,
-        ScheduleState(s.state).value,
-        ms(s.next_fire_at),
-        ms_or_none(s.last_fired_at),
-        s.last_job_id,
-    )
+def schedule_values(s: ScheduleRecord) -> list[Any]:
+    return shared_schedule_values(s, dumps=dumps, moment=ms)

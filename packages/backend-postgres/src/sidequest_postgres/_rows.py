@@ -13,8 +13,8 @@ from sidequest.backend import (
     QueueRecord,
     QueueState,
     ScheduleRecord,
-    ScheduleState,
     decode_payload,
+    schedule_from_values,
 )
 
 from ._codec import loads, ms, ms_or_none
@@ -140,25 +140,4 @@ def queue_record(row: Record) -> QueueRecord:
 
 
 def schedule_record(row: Record) -> ScheduleRecord:
-    return ScheduleRecord(
-        name=row[0],
-        cron=row[1],
-        tz=row[2],
-        queue=row[3],
-        script=row[4],
-        job_class=row[5],
-        args=tuple(loads(row[6])),
-        kwargs=loads(row[7]),
-        constructor_args=tuple(loads(row[8])),
-        max_attempts=row[9],
-        timeout=row[10],
-        retry_delay=row[11],
-        backoff_strategy=row[12],
-        catch_up=row[13],
-        no_overlap=row[14],
-        declared=row[15],
-        state=ScheduleState(row[16]),
-        next_fire_at=ms(row[17]),
-        last_fired_at=ms_or_none(row[18]),
-        last_job_id=row[19],
-    )
+    return schedule_from_values(tuple(row), loads=loads, moment=ms)

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from sidequest.backend import ScheduleRecord, ScheduleState, json_dumps
+from sidequest.backend import ScheduleRecord, ScheduleState, json_dumps, schedule_from_values, schedule_values
 
 from ._connections import Connections
 from ._sql import floor_ms, from_ms
@@ -44,55 +44,17 @@ _UPSERT = (
 
 
 def _params(s: ScheduleRecord) -> list[Any]:
-    return [
-        s.name,
-        s.cron,
-        s.tz,
-        s.queue,
-        s.script,
-        s.job_class,
-        json_dumps(list(s.args)),
-        json_dumps(dict(s.kwargs)),
-        json_dumps(list(s.constructor_args)),
-        s.max_attempts,
-        s.timeout,
-        s.retry_delay,
-        s.backoff_strategy,
-        s.catch_up,
-        int(bool(s.no_overlap)),
-        int(bool(s.declared)),
-        ScheduleState(s.state).value,
-        floor_ms(s.next_fire_at),
-        None if s.last_fired_at is None else floor_ms(s.last_fired_at),
-        s.last_job_id,
-    ]
+    return schedule_values(s, dumps=json_dumps, moment=floor_ms, flag=int)
 
 
 def schedule_from_row(row: sqlite3.Row) -> ScheduleRecord:
-    next_fire_at = from_ms(row["next_fire_at"])
-    assert next_fire_at is not None
-    return ScheduleRecord(
-        name=row["name"],
-        cron=row["cron"],
-        tz=row["tz"],
-        queue=row["queue"],
-        script=row["script"],
-        job_class=row["job_class"],
-        args=tuple(json.loads(row["args"])),
-        kwargs=json.loads(row["kwargs"]),
-        constructor_args=tuple(json.loads(row["constructor_args"])),
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        retry_delay=row["retry_delay"],
-        backoff_strategy=row["backoff_strategy"],
-        catch_up=row["catch_up"],
-        no_overlap=bool(row["no_overlap"]),
-        declared=bool(row["declared"]),
-        state=ScheduleState(row["state"]),
-        next_fire_at=next_fire_at,
-        last_fired_at=from_ms(row["last_fired_at"]),
-        last_job_id=row["last_job_id"],
-    )
+    return schedule_from_values([row[column] for column in _COLUMNS], loads=json.loads, moment=_moment)
+
+
+def _moment(stored: int) -> datetime:
+    moment = from_ms(stored)
+    assert moment is not None
+    return moment
 
 
 class ScheduleStore:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
-from ._records import ErrorRecord, JobRecord, JobState, check_list_order
+from ._records import ErrorRecord, JobRecord, JobState, ScheduleRecord, ScheduleState, check_list_order
 
 WORKER_LOST = "worker_lost"
 """The error type recorded when a running job's lease expired (its worker died or stalled)."""
@@ -162,3 +162,67 @@ def decode_payload(
     if not isinstance(decoded_kwargs, dict):
         return (), {}, (), "undecodable stored payload: kwargs must be a JSON object"
     return tuple(decoded_args), decoded_kwargs, tuple(decoded_ctor), None
+
+
+def schedule_values(
+    s: ScheduleRecord,
+    *,
+    dumps: Callable[[Any], str],
+    moment: Callable[[datetime], Any],
+    flag: Callable[[bool], Any] = bool,
+) -> list[Any]:
+    """A schedule's stored values, in ``ScheduleRecord`` field order (every SQL backend's columns).
+
+    Payloads become JSON text through ``dumps``, times go through ``moment`` and the two
+    booleans through ``flag`` (each backend passes its own encoders).
+    """
+    return [
+        s.name,
+        s.cron,
+        s.tz,
+        s.queue,
+        s.script,
+        s.job_class,
+        dumps(list(s.args)),
+        dumps(dict(s.kwargs)),
+        dumps(list(s.constructor_args)),
+        s.max_attempts,
+        s.timeout,
+        s.retry_delay,
+        s.backoff_strategy,
+        s.catch_up,
+        flag(s.no_overlap),
+        flag(s.declared),
+        ScheduleState(s.state).value,
+        moment(s.next_fire_at),
+        None if s.last_fired_at is None else moment(s.last_fired_at),
+        s.last_job_id,
+    ]
+
+
+def schedule_from_values(
+    values: Sequence[Any], *, loads: Callable[[Any], Any], moment: Callable[[Any], datetime]
+) -> ScheduleRecord:
+    """The inverse of ``schedule_values``: stored values in field order back to a record."""
+    return ScheduleRecord(
+        name=values[0],
+        cron=values[1],
+        tz=values[2],
+        queue=values[3],
+        script=values[4],
+        job_class=values[5],
+        args=tuple(loads(values[6])),
+        kwargs=loads(values[7]),
+        constructor_args=tuple(loads(values[8])),
+        max_attempts=values[9],
+        timeout=values[10],
+        retry_delay=values[11],
+        backoff_strategy=values[12],
+        catch_up=values[13],
+        no_overlap=bool(values[14]),
+        declared=bool(values[15]),
+        state=ScheduleState(values[16]),
+        next_fire_at=moment(values[17]),
+        last_fired_at=None if values[18] is None else moment(values[18]),
+        last_job_id=values[19],
+    )
