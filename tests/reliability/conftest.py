@@ -11,8 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from backends import backend_url
+from backends import backend_url, postgres_url_or_skip
 from sidequest import Sidequest
+from soak_support import cluster_unavailable, own_cluster
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -46,3 +47,13 @@ def no_leftover_workers() -> Iterator[None]:
 
     yield
     kill_leftovers()
+
+
+@pytest.fixture(scope="module")
+def pg_base() -> Iterator[str]:
+    """The soak tests' PostgreSQL: a cluster of their own when one can be made, else the test server."""
+    if cluster_unavailable() is not None:
+        yield postgres_url_or_skip()
+        return
+    with own_cluster() as cluster:
+        yield cluster.url

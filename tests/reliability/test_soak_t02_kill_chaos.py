@@ -11,18 +11,14 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from backends import postgres_url_or_skip
 from soak_support import (
     SOAK_OPTIONS,
     Event,
     Feeder,
     SoakWorker,
-    cluster_unavailable,
-    own_cluster,
     percentile,
     report,
     soak_database,
@@ -40,22 +36,6 @@ KILLS = int(os.environ.get("SIDEQUEST_SOAK_T2_KILLS", "40"))
 BACKLOG = 200
 """Waiting jobs kept in the queue: a rescued job queues behind them (FIFO by available_at)."""
 RECLAIM_BOUND = SOAK_OPTIONS["lease"] + SOAK_OPTIONS["release_expired_interval"] + 5
-
-
-@pytest.fixture(scope="module")
-def pg_base() -> Iterator[str]:
-    if cluster_unavailable() is not None:
-        yield postgres_url_or_skip()
-        return
-    with own_cluster() as cluster:
-        yield cluster.url
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger"
-    path.mkdir()
-    return path
 
 
 @pytest.mark.timeout(1200)

@@ -57,13 +57,6 @@ def cluster() -> Iterator[Cluster | None]:
         yield made
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger"
-    path.mkdir()
-    return path
-
-
 def seed_of() -> int:
     return int(os.environ.get("SIDEQUEST_SOAK_SEED", time.time_ns() % 2**32))
 

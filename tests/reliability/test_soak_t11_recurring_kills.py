@@ -14,19 +14,15 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from backends import postgres_url_or_skip
 from harness import all_jobs
 from sidequest import JobState
 from soak_jobs import real_time
 from soak_support import (
     SoakWorker,
-    cluster_unavailable,
-    own_cluster,
     report,
     soak_database,
     stop_all,
@@ -44,22 +40,6 @@ SCHEDULES = [
     {"cron": "* * * * * *", "name": "every-second-latest", "catch_up": "latest"},
     {"cron": "* * * * * *", "name": "every-second-all", "catch_up": "all"},
 ]
-
-
-@pytest.fixture(scope="module")
-def pg_base() -> Iterator[str]:
-    if cluster_unavailable() is not None:
-        yield postgres_url_or_skip()
-        return
-    with own_cluster() as cluster:
-        yield cluster.url
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger"
-    path.mkdir()
-    return path
 
 
 def gaps(ticks: list[float]) -> list[tuple[float, float]]:

@@ -13,20 +13,16 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import postgres_url_or_skip
 from sidequest import JobState
 from sidequest.backend import WORKER_LOST
 from soak_jobs import Sleep
 from soak_support import (
     SoakWorker,
-    cluster_unavailable,
-    own_cluster,
     read_logs,
     report,
     soak_database,
@@ -42,22 +38,6 @@ SKEWS = (600.0, -600.0)
 LEASE: dict[str, Any] = {"lease": 4, "heartbeat_interval": 1, "release_expired_interval": 1}
 TOLERANCE = 0.005
 """Timestamps are kept to the millisecond."""
-
-
-@pytest.fixture(scope="module")
-def pg_base() -> Iterator[str]:
-    if cluster_unavailable() is not None:
-        yield postgres_url_or_skip()
-        return
-    with own_cluster() as cluster:
-        yield cluster.url
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger"
-    path.mkdir()
-    return path
 
 
 @pytest.mark.timeout(300)
