@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import sys
-import time
 from pathlib import Path
 
 import asyncpg
 import pg_jobs
 import pytest
+from drain_support import drain_with_workers
 from sidequest import QueueConfig, Sidequest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -58,43 +55,9 @@ async def test_each_job_runs_exactly_once_across_processes(
     )
     await sq.configure()  # migrate before the workers race to do it
     await conn.execute(f"CREATE TABLE {table} (job_id bigint PRIMARY KEY, runs integer NOT NULL)")
-    workers = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            WORKER_SCRIPT,
-            schema_url,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(WORKERS)
-    ]
-    started = time.monotonic()
-    try:
-        ids: list[int] = []
-        for batch in range(0, JOBS, 1000):
-            records = await sq.build(pg_jobs.Ledger).enqueue_many([(n,) for n in range(batch, batch + 1000)])
-            ids += [r.id for r in records]
-        assert len(set(ids)) == JOBS
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if (await sq.jobs.count()).completed == JOBS:
-                break
-            if any(w.returncode is not None for w in workers):
-                break
-            await asyncio.sleep(0.25)
-        elapsed = time.monotonic() - started
-    finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.send_signal(signal.SIGTERM)
-        outputs = await asyncio.gather(*(w.communicate() for w in workers))
-        await sq.close()
-
-    errors = [err.decode()[-3000:] for _, err in outputs]
-    assert [w.returncode for w in workers] == [0] * WORKERS, errors
-    per_worker = [int(out.decode().split()[-1]) for out, _ in outputs]
+    per_worker, elapsed = await drain_with_workers(
+        sq, pg_jobs.Ledger, WORKER_SCRIPT, schema_url, env, jobs=JOBS, workers=WORKERS
+    )
     states = dict(await conn.fetch(f'SELECT state, count(*) FROM "{schema}".sidequest_jobs GROUP BY state'))
     assert states == {"completed": JOBS}, states
     ledger = await conn.fetchrow(f"SELECT count(*), min(runs), max(runs) FROM {table}")
