@@ -18,6 +18,7 @@ from sidequest.backend import (
     JobRecord,
     JobState,
     NewJob,
+    Subscribers,
     TimeBucket,
     Transition,
     WakeupCallback,
@@ -78,7 +79,7 @@ class MySQLBackend(ClaimStore, QueueStore, ScheduleStore):
         """Versions applied by the last ``migrate()`` of this instance (empty: up to date)."""
         self._db = Database(self.options)
         self._returning = returning
-        self._subscribers: list[WakeupCallback] = []
+        self._subscribers = Subscribers()
 
     # schema ------------------------------------------------------------------------------------
     async def migrate(self) -> None:
@@ -106,15 +107,13 @@ class MySQLBackend(ClaimStore, QueueStore, ScheduleStore):
 
     # wake-ups (this process only) ------------------------------------------------------------
     def subscribe(self, callback: WakeupCallback) -> None:
-        self._subscribers.append(callback)
+        self._subscribers.add(callback)
 
     def unsubscribe(self, callback: WakeupCallback) -> None:
-        if callback in self._subscribers:
-            self._subscribers.remove(callback)
+        self._subscribers.discard(callback)
 
     def _wake(self) -> None:
-        for callback in list(self._subscribers):
-            callback()
+        self._subscribers.wake()
 
     # enqueue -------------------------------------------------------------------------------------
     async def enqueue(

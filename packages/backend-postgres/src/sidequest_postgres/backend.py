@@ -19,6 +19,7 @@ from sidequest.backend import (
     NewJob,
     QueueRecord,
     QueueState,
+    Subscribers,
     TimeBucket,
     Transition,
     WakeupCallback,
@@ -90,7 +91,7 @@ class PostgresBackend(ScheduleStore):
         self._owns_pool = pool is None
         self._pool_lock: asyncio.Lock | None = None
         self._closed = False
-        self._subscribers: list[WakeupCallback] = []
+        self._subscribers = Subscribers()
         self._listener: Listener | None = None
 
     @classmethod
@@ -184,7 +185,7 @@ class PostgresBackend(ScheduleStore):
 
     # notifications -------------------------------------------------------------------------------
     def subscribe(self, callback: WakeupCallback) -> None:
-        self._subscribers.append(callback)
+        self._subscribers.add(callback)
         if self.notifies and not self._closed:
             if self._listener is None:
                 self._listener = Listener(
@@ -201,8 +202,7 @@ class PostgresBackend(ScheduleStore):
                 pass
 
     def unsubscribe(self, callback: WakeupCallback) -> None:
-        if callback in self._subscribers:
-            self._subscribers.remove(callback)
+        self._subscribers.discard(callback)
 
     @property
     def listener_pid(self) -> int | None:
@@ -216,8 +216,7 @@ class PostgresBackend(ScheduleStore):
         return await self._listener.wait_ready(timeout)
 
     def _wake(self) -> None:
-        for callback in list(self._subscribers):
-            callback()
+        self._subscribers.wake()
 
     def _wake_locally(self) -> None:
         """Without NOTIFY, at least this process's subscribers learn about new work at once."""

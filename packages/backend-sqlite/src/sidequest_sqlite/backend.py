@@ -20,6 +20,7 @@ from sidequest.backend import (
     QueueState,
     ScheduleRecord,
     ScheduleState,
+    Subscribers,
     TimeBucket,
     Transition,
     WakeupCallback,
@@ -103,7 +104,7 @@ class SQLiteBackend:
         )
         self._queues = QueueStore(self._db)
         self._schedules = ScheduleStore(self._db)
-        self._subscribers: list[WakeupCallback] = []
+        self._subscribers = Subscribers()
         self._watcher = (
             None
             if self.target.path is None or self.target.memory
@@ -143,7 +144,7 @@ class SQLiteBackend:
 
     # notifications (this process only) ---------------------------------------------------------
     def subscribe(self, callback: WakeupCallback) -> None:
-        self._subscribers.append(callback)
+        self._subscribers.add(callback)
         if self._watcher is not None:
             try:
                 self._watcher.start()
@@ -151,12 +152,10 @@ class SQLiteBackend:
                 pass
 
     def unsubscribe(self, callback: WakeupCallback) -> None:
-        if callback in self._subscribers:
-            self._subscribers.remove(callback)
+        self._subscribers.discard(callback)
 
     def _wake(self) -> None:
-        for callback in list(self._subscribers):
-            callback()
+        self._subscribers.wake()
 
     # enqueue ---------------------------------------------------------------------------------
     async def enqueue(

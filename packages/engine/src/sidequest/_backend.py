@@ -23,6 +23,28 @@ from ._records import (
 WakeupCallback = Callable[[], None]
 
 
+class Subscribers:
+    """A backend's wake-up callbacks: what ``subscribe``/``unsubscribe`` keep and ``wake`` calls."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[WakeupCallback] = []
+
+    def add(self, callback: WakeupCallback) -> None:
+        self._callbacks.append(callback)
+
+    def discard(self, callback: WakeupCallback) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def clear(self) -> None:
+        self._callbacks.clear()
+
+    def wake(self) -> None:
+        """Call every callback (a copy of the list: a callback may unsubscribe)."""
+        for callback in list(self._callbacks):
+            callback()
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Durable storage of jobs and queues.

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from . import _backend_support as support
-from ._backend import WakeupCallback
+from ._backend import Subscribers, WakeupCallback
 from ._durations import as_utc, utcnow
 from ._errors import ConfigurationError, DuplicateJobError, QueueNotFoundError
 from ._payload import dumps
@@ -48,7 +48,7 @@ class MemoryBackend:
         self._queues: dict[str, QueueRecord] = {}
         self._schedules: dict[str, ScheduleRecord] = {}
         self._next_id = 1
-        self._subscribers: list[WakeupCallback] = []
+        self._subscribers = Subscribers()
         self._migrated = False
 
     # schema ------------------------------------------------------------------
@@ -66,15 +66,13 @@ class MemoryBackend:
 
     # notifications -------------------------------------------------------------
     def subscribe(self, callback: WakeupCallback) -> None:
-        self._subscribers.append(callback)
+        self._subscribers.add(callback)
 
     def unsubscribe(self, callback: WakeupCallback) -> None:
-        if callback in self._subscribers:
-            self._subscribers.remove(callback)
+        self._subscribers.discard(callback)
 
     def _wake(self) -> None:
-        for callback in list(self._subscribers):
-            callback()
+        self._subscribers.wake()
 
     # jobs ----------------------------------------------------------------------
     async def enqueue(

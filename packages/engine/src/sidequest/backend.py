@@ -12,7 +12,7 @@ and declares it under the ``sidequest`` entry-point group. Prove it with the con
 suite in ``sidequest.testing``.
 """
 
-from ._backend import Backend, CountEstimates, FastPathBackend, WakeupCallback
+from ._backend import Backend, CountEstimates, FastPathBackend, Subscribers, WakeupCallback
 from ._backend_support import (
     MAX_LIST_LIMIT,
     QUEUE_ORDER_COLUMNS,
@@ -82,6 +82,7 @@ __all__ = [
     "QueueState",
     "ScheduleRecord",
     "ScheduleState",
+    "Subscribers",
     "TimeBucket",
     "Transition",
     "WakeupCallback",
