@@ -16,8 +16,8 @@ from sidequest.backend import (
     QueueState,
     ScheduleRecord,
     decode_payload,
-    holds_forever,
     json_dumps,
+    new_job_values,
     schedule_from_values,
 )
 from sidequest.backend import schedule_values as shared_schedule_values
@@ -130,23 +130,7 @@ def job_record(row: Sequence[Any], **overrides: Any) -> JobRecord:
 
 def insert_values(job: NewJob) -> list[Any]:
     """The parameters of one ``INSERT_VALUES`` row."""
-    return [
-        job.queue,
-        job.script,
-        job.job_class,
-        json_dumps(list(job.args)) if job.args else "[]",
-        json_dumps(dict(job.kwargs)) if job.kwargs else "{}",
-        json_dumps(list(job.constructor_args)) if job.constructor_args else "[]",
-        job.max_attempts,
-        utc_or_none(job.available_at),
-        micros(job.available_in or 0.0),
-        job.timeout,
-        job.unique_digest,
-        None if job.uniqueness_config is None else json_dumps(dict(job.uniqueness_config)),
-        holds_forever(job.uniqueness_config),
-        job.retry_delay,
-        job.backoff_strategy,
-    ]
+    return new_job_values(job, dumps=json_dumps, moment=utc, delay=micros)
 
 
 def queue_record(row: Sequence[Any]) -> QueueRecord:

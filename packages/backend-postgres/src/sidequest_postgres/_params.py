@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, holds_forever
+from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, holds_forever, new_job_values
 from sidequest.backend import schedule_values as shared_schedule_values
 
 from ._codec import dumps, ms
@@ -13,23 +13,7 @@ from ._codec import dumps, ms
 
 def insert_values(job: NewJob) -> list[Any]:
     """One job's 15 insert parameters (see ``_sql._INSERT_ONE``)."""
-    return [
-        job.queue,
-        job.script,
-        job.job_class,
-        dumps(list(job.args)) if job.args else "[]",
-        dumps(dict(job.kwargs)) if job.kwargs else "{}",
-        dumps(list(job.constructor_args)) if job.constructor_args else "[]",
-        job.max_attempts,
-        None if job.available_at is None else ms(job.available_at),
-        float(job.available_in or 0.0),
-        job.timeout,
-        job.unique_digest,
-        None if job.uniqueness_config is None else dumps(dict(job.uniqueness_config)),
-        holds_forever(job.uniqueness_config),
-        job.retry_delay,
-        job.backoff_strategy,
-    ]
+    return new_job_values(job, dumps=dumps, moment=ms, delay=float)
 
 
 def insert_document(jobs: Sequence[NewJob]) -> str:

@@ -17,9 +17,9 @@ from sidequest.backend import (
     QueueRecord,
     QueueState,
     decode_payload,
-    holds_forever,
     is_pattern,
     json_dumps,
+    new_job_values,
 )
 
 JOBS = "sidequest_jobs"
@@ -165,24 +165,7 @@ def insert_sql(rows: int, skip_duplicates: bool) -> str:
 
 def insert_params(job: NewJob) -> list[Any]:
     """Parameters of one ``_INSERT_ROW``, in placeholder order."""
-    config = job.uniqueness_config
-    return [
-        job.queue,
-        job.script,
-        job.job_class,
-        json_dumps(list(job.args)),
-        json_dumps(dict(job.kwargs)),
-        json_dumps(list(job.constructor_args)),
-        job.max_attempts,
-        None if job.available_at is None else floor_ms(job.available_at),
-        seconds_to_ms(job.available_in),
-        job.timeout,
-        job.unique_digest,
-        None if config is None else json_dumps(dict(config)),
-        1 if holds_forever(config) else 0,
-        job.retry_delay,
-        job.backoff_strategy,
-    ]
+    return new_job_values(job, dumps=json_dumps, moment=floor_ms, delay=seconds_to_ms, flag=int)
 
 
 def is_digest_conflict(exc: sqlite3.IntegrityError) -> bool:

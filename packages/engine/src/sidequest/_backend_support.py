@@ -9,7 +9,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigurationError
-from ._records import ErrorRecord, JobRecord, JobState, ScheduleRecord, ScheduleState, check_list_order
+from ._records import (
+    ErrorRecord,
+    JobRecord,
+    JobState,
+    NewJob,
+    ScheduleRecord,
+    ScheduleState,
+    check_list_order,
+)
+from ._uniqueness import holds_forever
 
 WORKER_LOST = "worker_lost"
 """The error type recorded when a running job's lease expired (its worker died or stalled)."""
@@ -226,3 +235,38 @@ def schedule_from_values(
         last_fired_at=None if values[18] is None else moment(values[18]),
         last_job_id=values[19],
     )
+
+
+def new_job_values(
+    job: NewJob,
+    *,
+    dumps: Callable[[Any], str],
+    moment: Callable[[datetime], Any],
+    delay: Callable[[float], Any],
+    flag: Callable[[bool], Any] = bool,
+) -> list[Any]:
+    """The 15 insert values of a new job, in the order every SQL backend's insert takes them:
+    queue, script, class, args, kwargs, constructor args, max attempts, available at,
+    available in, timeout, digest, uniqueness config, holds forever, retry delay, backoff.
+
+    Payloads become JSON text through ``dumps``, ``available_at`` goes through ``moment``,
+    ``available_in`` through ``delay`` and the boolean through ``flag``.
+    """
+    config = job.uniqueness_config
+    return [
+        job.queue,
+        job.script,
+        job.job_class,
+        dumps(list(job.args)) if job.args else "[]",
+        dumps(dict(job.kwargs)) if job.kwargs else "{}",
+        dumps(list(job.constructor_args)) if job.constructor_args else "[]",
+        job.max_attempts,
+        None if job.available_at is None else moment(job.available_at),
+        delay(job.available_in or 0.0),
+        job.timeout,
+        job.unique_digest,
+        None if config is None else dumps(dict(config)),
+        flag(holds_forever(config)),
+        job.retry_delay,
+        job.backoff_strategy,
+    ]
