@@ -3,6 +3,7 @@
     uv run --group bench python bench/profile.py [--jobs 20000] [--concurrency 10] [--backend pg|sqlite]
     uv run --group bench python bench/profile.py --what enqueue-single --jobs 2000
     uv run --group bench python bench/profile.py --what enqueue-bulk --batch 1000
+    uv run --group bench python bench/profile.py --concurrency 100 --measure 3   # no profiler
 
 Runs the worker in this process (``Sidequest(url, max_concurrent_jobs=C,
 queues=[QueueConfig("default", concurrency=C)])`` + ``start()``) over pre-enqueued no-op
@@ -170,10 +171,20 @@ async def main() -> None:
         help="the hot path to profile (default: drain = claim, run, complete)",
     )
     parser.add_argument("--batch", type=int, default=1_000, help="batch size of enqueue-bulk")
+    parser.add_argument(
+        "--measure",
+        type=int,
+        metavar="N",
+        help="only measure: N passes without the profiler (compare changes by their costs per job)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="sq_profile_", dir="/tmp"))
     try:
+        if args.measure:
+            for _ in range(args.measure):
+                await one_pass(args, workdir, None)
+            return
         # Pass 1 without the profiler (its sampling costs CPU): throughput and costs per job.
         await one_pass(args, workdir, None)
         # Pass 2 under the profiler, on fresh tables: where the time goes.
@@ -183,7 +194,8 @@ async def main() -> None:
         if args.backend == "pg":
             await drop_database("profile")
         shutil.rmtree(workdir, ignore_errors=True)
-    report(args, profiler)
+    if not args.measure:
+        report(args, profiler)
 
 
 async def one_pass(args: argparse.Namespace, workdir: Path, profiler: Profiler | None) -> None:
