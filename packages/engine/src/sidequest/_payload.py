@@ -20,44 +20,65 @@ def dumps(value: Any) -> str:
 
 def validate(value: Any, path: str = "$", *, max_bytes: int = MAX_PAYLOAD_BYTES) -> None:
     """Raise ``InvalidPayloadError`` naming the first path whose value is not exact JSON."""
-    if _check(value, path, 0) <= max_bytes:
+    try:
+        bound = _check(value, 0)
+    except _Invalid as problem:
+        raise InvalidPayloadError(path + "".join(reversed(problem.where)), problem.reason) from None
+    if bound <= max_bytes:
         return  # even the largest JSON text this value could have fits: no need to encode it
     size = len(dumps(value).encode())
     if size > max_bytes:
         raise InvalidPayloadError(path, f"{size} bytes of JSON exceeds the limit of {max_bytes} bytes")
 
 
-def _check(value: Any, path: str, depth: int) -> int:
+class _Invalid(Exception):
+    """A problem found inside a value; each enclosing container adds its step to ``where``
+    as the exception passes (so no path is formatted unless something is wrong)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where: list[str] = []  # innermost step first
+
+
+def _check(value: Any, depth: int) -> int:
     """Check ``value``; return an upper bound of the UTF-8 size of its JSON text."""
     if depth > MAX_DEPTH:
-        raise InvalidPayloadError(path, f"nested deeper than {MAX_DEPTH} levels")
+        raise _Invalid(f"nested deeper than {MAX_DEPTH} levels")
     kind = type(value)
     if value is None or kind is bool:
         return 5
     if kind is int:
         if not _INT_MIN <= value <= _INT_MAX:
-            raise InvalidPayloadError(path, "integer outside the signed 64-bit range")
+            raise _Invalid("integer outside the signed 64-bit range")
         return 20
     if kind is float:
         if math.isnan(value) or math.isinf(value):
-            raise InvalidPayloadError(path, f"{value!r} is not valid JSON")
+            raise _Invalid(f"{value!r} is not valid JSON")
         return 24  # the longest repr of a finite float
     if kind is str:
-        return _check_text(value, path)
+        return _check_text(value)
     if kind is list:
         size = 2 + len(value)  # brackets and commas
-        for index, item in enumerate(value):
-            size += _check(item, f"{path}[{index}]", depth + 1)
+        index = 0
+        try:
+            for index, item in enumerate(value):  # noqa: B007 - read in the handler
+                size += _check(item, depth + 1)
+        except _Invalid as problem:
+            problem.where.append(f"[{index}]")
+            raise
         return size
     if kind is dict:
         size = 2 + 2 * len(value)  # braces, colons and commas
-        for key, item in value.items():
-            if type(key) is not str:
-                raise InvalidPayloadError(
-                    f"{path}[{key!r}]", f"dict key {key!r} is not a str (JSON keys are strings)"
-                )
-            size += _check_text(key, f"{path}[{key!r}]")
-            size += _check(item, f"{path}[{key!r}]", depth + 1)
+        key: Any = None
+        try:
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Invalid(f"dict key {key!r} is not a str (JSON keys are strings)")
+                size += _check_text(key) + _check(item, depth + 1)
+        except _Invalid as problem:
+            problem.where.append(f"[{key!r}]")
+            raise
         return size
     hints: dict[type, str] = {
         tuple: "a tuple would come back as a list; pass a list",
@@ -65,15 +86,15 @@ def _check(value: Any, path: str, depth: int) -> int:
         set: "a set is not JSON; pass a sorted list",
     }
     hint = hints.get(kind, "only dict, list, str, int, float, bool and None are stored (never pickle)")
-    raise InvalidPayloadError(path, f"{kind.__name__} value: {hint}")
+    raise _Invalid(f"{kind.__name__} value: {hint}")
 
 
-def _check_text(text: str, path: str) -> int:
+def _check_text(text: str) -> int:
     if "\x00" in text:
-        raise InvalidPayloadError(path, "text contains a NUL character (\\u0000)")
+        raise _Invalid("text contains a NUL character (\\u0000)")
     try:
         if not text.isascii():
             text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidPayloadError(path, "text contains a lone surrogate (not valid UTF-8)") from None
+        raise _Invalid("text contains a lone surrogate (not valid UTF-8)") from None
     return 6 * len(text) + 2  # a character takes at most 6 bytes (``\\u001f``) in JSON
