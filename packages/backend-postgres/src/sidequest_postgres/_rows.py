@@ -14,6 +14,7 @@ from sidequest.backend import (
     QueueState,
     ScheduleRecord,
     decode_payload,
+    make_job_record,
     schedule_from_values,
 )
 
@@ -103,35 +104,35 @@ def job_record(row: Record) -> JobRecord:
     except (ValueError, TypeError, AttributeError) as exc:
         result, errors = None, ()
         problem = problem or f"undecodable stored result or errors: {exc}"
-    return JobRecord(
-        id=row[0],
-        queue=row[1],
-        state=_STATES[row[2]],
-        script=row[3],
-        job_class=row[4],
-        args=args,
-        kwargs=kwargs,
-        constructor_args=ctor,
-        attempt=row[8],
-        max_attempts=row[9],
-        inserted_at=ms(row[10]),
-        available_at=ms(row[11]),
-        timeout=row[12],
-        result=result,
-        errors=errors,
-        attempted_at=ms_or_none(row[15]),
-        completed_at=ms_or_none(row[16]),
-        failed_at=ms_or_none(row[17]),
-        canceled_at=ms_or_none(row[18]),
-        claimed_at=ms_or_none(row[19]),
-        claimed_by=row[20],
-        unique_digest=row[21],
-        uniqueness_config=loads(row[22]),
-        retry_delay=row[23],
-        backoff_strategy=row[24],
-        lease_token=row[25],
-        lease_expires_at=ms_or_none(row[26]),
-        decode_error=problem,
+    return make_job_record(
+        row[0],  # id
+        row[1],  # queue
+        _STATES[row[2]],
+        row[3],  # script
+        row[4],  # job_class
+        args,
+        kwargs,
+        ctor,
+        row[8],  # attempt
+        row[9],  # max_attempts
+        ms(row[10]),  # inserted_at
+        ms(row[11]),  # available_at
+        row[12],  # timeout
+        result,
+        errors,
+        ms_or_none(row[15]),  # attempted_at
+        ms_or_none(row[16]),  # completed_at
+        ms_or_none(row[17]),  # failed_at
+        ms_or_none(row[18]),  # canceled_at
+        ms_or_none(row[19]),  # claimed_at
+        row[20],  # claimed_by
+        row[21],  # unique_digest
+        loads(row[22]),  # uniqueness_config
+        row[23],  # retry_delay
+        row[24],  # backoff_strategy
+        row[25],  # lease_token
+        ms_or_none(row[26]),  # lease_expires_at
+        problem,  # decode_error
     )
 
 

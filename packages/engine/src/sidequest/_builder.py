@@ -13,7 +13,7 @@ from . import _payload, _uniqueness
 from ._durations import Duration, as_utc, to_seconds, utcnow
 from ._errors import ConfigurationError
 from ._job import Job
-from ._records import BackoffStrategy, JobRecord, NewJob, ScheduleRecord
+from ._records import BackoffStrategy, JobRecord, NewJob, ScheduleRecord, make_new_job
 
 if TYPE_CHECKING:
     from ._engine import Sidequest
@@ -115,21 +115,21 @@ class JobBuilder(Generic[J]):
                     available_at=self._available_at or (utcnow() + timedelta(seconds=self._delay)),
                 )
             jobs.append(
-                NewJob(
-                    queue=self._queue,
-                    script=script,
-                    job_class=job_class,
-                    args=tuple(args_list),
-                    kwargs=dict(kwargs),
-                    constructor_args=self._constructor_args,
-                    max_attempts=self._max_attempts,
-                    available_at=self._available_at,
-                    available_in=self._delay,
-                    timeout=self._timeout,
-                    unique_digest=digest,
-                    uniqueness_config=self._uniqueness,
-                    retry_delay=self._retry_delay,
-                    backoff_strategy=self._backoff,
+                make_new_job(
+                    self._queue,
+                    script,
+                    job_class,
+                    tuple(args_list),
+                    dict(kwargs),
+                    self._constructor_args,
+                    self._max_attempts,
+                    self._available_at,
+                    self._delay,  # available_in
+                    self._timeout,
+                    digest,
+                    self._uniqueness,
+                    self._retry_delay,
+                    self._backoff,
                 )
             )
         return jobs

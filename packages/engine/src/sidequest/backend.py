@@ -57,6 +57,7 @@ from ._records import (
     ScheduleState,
     TimeBucket,
     Transition,
+    make_job_record,
 )
 from ._uniqueness import holds_forever
 
@@ -102,6 +103,7 @@ __all__ = [
     "latest_timestamp",
     "like_matches",
     "like_pattern",
+    "make_job_record",
     "mask_url",
     "new_job_values",
     "parse_span",
