@@ -17,23 +17,26 @@ def insert_values(job: NewJob) -> list[Any]:
 
 
 def insert_document(jobs: Sequence[NewJob]) -> str:
-    """A batch as one JSON array of rows (see ``_sql._INSERT_SOURCE``), encoded in one call."""
+    """A batch as one JSON array of rows (see ``_sql._INSERT_SOURCE``), encoded in one call.
+
+    Tuples and dicts go to the encoder as they are (it writes tuples as arrays).
+    """
     return dumps(
         [
             [
                 job.queue,
                 job.script,
                 job.job_class,
-                list(job.args),
-                dict(job.kwargs),
-                list(job.constructor_args),
+                job.args,
+                job.kwargs if type(job.kwargs) is dict else dict(job.kwargs),
+                job.constructor_args,
                 job.max_attempts,
                 None if job.available_at is None else ms(job.available_at).isoformat(),
-                float(job.available_in or 0.0),
+                job.available_in or 0.0,
                 job.timeout,
                 job.unique_digest,
                 None if job.uniqueness_config is None else dict(job.uniqueness_config),
-                holds_forever(job.uniqueness_config),
+                job.uniqueness_config is not None and holds_forever(job.uniqueness_config),
                 job.retry_delay,
                 job.backoff_strategy,
             ]

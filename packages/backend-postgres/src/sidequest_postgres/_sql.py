@@ -109,6 +109,12 @@ class Statements:
 
         shapes = [(skip, wake) for skip in (False, True) for wake in (False, True)]
         self.enqueue = {shape: enqueue(*shape) for shape in shapes}
+        # a batch written in parts (``_pipeline``) runs in a transaction of its own: the
+        # transaction's start is every part's insert time, as one statement would have it
+        self.enqueue_in_parts = {
+            shape: sql.replace("statement_timestamp()", "transaction_timestamp()")
+            for shape, sql in self.enqueue.items()
+        }
         self.enqueue_one = {shape: enqueue_one(*shape) for shape in shapes}
         self.holder_of_digest = (
             f"SELECT id FROM {jobs} WHERE unique_digest = $1 AND {HOLDS_DIGEST} AND id <> $2"

@@ -34,6 +34,7 @@ from ._codec import dumps
 from ._config import PostgresOptions, parse_options
 from ._listener import Listener
 from ._params import insert_document, insert_values, queue_values
+from ._pipeline import PIPELINE_FROM, fetch_in_parts
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
 from ._sql import FINISHED_STATES, Statements
@@ -239,6 +240,8 @@ class PostgresBackend(ScheduleStore):
                 f"connection= must be an asyncpg connection, got {type(connection).__name__}"
             )
         shape = (bool(skip_duplicates), self.notifies)
+        if connection is None and len(jobs) >= PIPELINE_FROM:
+            return await self._enqueue_in_parts(jobs, shape)
         if len(jobs) == 1:
             sql, args = self._sql.enqueue_one[shape], insert_values(jobs[0])
         else:
@@ -255,6 +258,20 @@ class PostgresBackend(ScheduleStore):
         if rows and connection is None:
             self._wake_locally()
         return _inserted(jobs, rows)
+
+    async def _enqueue_in_parts(self, jobs: Sequence[NewJob], shape: tuple[bool, bool]) -> list[JobRecord]:
+        """A large batch as several statements in one transaction (see ``_pipeline``)."""
+        extra = [self.channel] if self.notifies else []
+        try:
+            async with (await self._db()).acquire() as conn:
+                records = await fetch_in_parts(
+                    conn, self._sql.enqueue_in_parts[shape], jobs, insert_document, _inserted, extra
+                )
+        except asyncpg.UniqueViolationError as exc:
+            raise await self._duplicate(exc, jobs) from None
+        if records:
+            self._wake_locally()
+        return records
 
     async def _duplicate(
         self, exc: asyncpg.UniqueViolationError, jobs: Sequence[NewJob]

@@ -1,0 +1,84 @@
+"""Large batches as several statements in one transaction, overlapping Python and the server.
+
+A batch of 1,000 jobs costs about as much Python time (encoding the rows, building the
+records) as server time (heap, index and WAL writes). As one statement the two happen one
+after the other; split into parts, the next part is encoded and the previous part's
+records are built while the server writes the current one. The parts share one
+transaction, so the batch stays all or nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias, TypeVar
+
+from asyncpg import Connection, Record
+from asyncpg.pool import PoolConnectionProxy
+
+PART_SIZE = 250
+"""Jobs per statement when a batch is written in parts."""
+PIPELINE_FROM = 2 * PART_SIZE
+"""Batches at least this large are written in parts (smaller ones gain nothing)."""
+
+_BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
+"""One round trip. Left to itself PostgreSQL plans the insert anew for every call (a custom
+plan, for which it folds the whole JSON parameter: EXPLAIN shows about 0.9 ms of planning
+per 1,000 rows); the generic plan is the same for every part (measured: about 10 % more
+jobs per second). ``SET LOCAL`` ends with the transaction."""
+
+AnyConnection: TypeAlias = "Connection[Record] | PoolConnectionProxy[Record]"
+Item = TypeVar("Item")
+Out = TypeVar("Out")
+
+
+async def fetch_in_parts(
+    connection: AnyConnection,
+    sql: str,
+    items: Sequence[Item],
+    encode: Callable[[Sequence[Item]], Any],
+    decode: Callable[[Sequence[Item], list[Record]], list[Out]],
+    extra: Sequence[Any] = (),
+) -> list[Out]:
+    """Run ``sql`` once per part of ``items`` (parameters ``encode(part), *extra``) in one
+    transaction, and return ``decode(part, rows)`` of every part, in order.
+
+    Encoding part *n + 1* and decoding part *n − 1* run while the server executes part *n*.
+    On any error (or cancellation) the statement in flight is waited for, then the
+    transaction rolls back: nothing of the batch is written.
+    """
+    parts = [items[i : i + PART_SIZE] for i in range(0, len(items), PART_SIZE)]
+    out: list[Out] = []
+    in_flight: asyncio.Task[list[Record]] | None = None
+    await connection.execute(_BEGIN)
+    try:
+        in_flight = await _send(connection, sql, encode(parts[0]), extra)
+        for previous, part in itertools.pairwise(parts):
+            parameter = encode(part)  # the server is busy with ``previous`` meanwhile
+            rows = await asyncio.shield(in_flight)
+            in_flight = await _send(connection, sql, parameter, extra)
+            out.extend(decode(previous, rows))
+        rows = await asyncio.shield(in_flight)
+        out.extend(decode(parts[-1], rows))
+    except BaseException:
+        if in_flight is not None and not in_flight.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.wait([in_flight])  # the connection is free before the rollback
+        if in_flight is not None and in_flight.done() and not in_flight.cancelled():
+            in_flight.exception()  # retrieved: the error that matters is the one raised here
+        with contextlib.suppress(BaseException):
+            await connection.execute("ROLLBACK")  # (a pool connection is also reset on release)
+        raise
+    await connection.execute("COMMIT")
+    return out
+
+
+async def _send(
+    connection: AnyConnection, sql: str, parameter: Any, extra: Sequence[Any]
+) -> asyncio.Task[list[Record]]:
+    """Start the statement and let it reach the socket before the caller goes on computing."""
+    task = asyncio.ensure_future(connection.fetch(sql, parameter, *extra))
+    await asyncio.sleep(0)
+    return task
