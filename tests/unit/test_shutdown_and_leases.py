@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import sample_jobs as jobs
@@ -186,3 +188,38 @@ async def test_a_hanging_heartbeat_aborts_jobs_before_their_lease_expires() -> N
     assert elapsed < 3, f"aborted {elapsed:.1f} s after renewals stopped: before the 3 s lease expired"
     assert sq.stats.stale_writes_rejected >= 1
     await sq.close()
+
+
+class SlowCompletions(MemoryBackend):
+    """Batched completions that wait for ``gate`` before they are written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.writing = asyncio.Event()
+
+    async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
+        self.writing.set()
+        await self.gate.wait()
+        return await super().complete_many(items)
+
+
+async def test_a_completion_being_written_keeps_its_job_held_and_stop_waits_for_it() -> None:
+    backend = SlowCompletions()
+    sq = engine(backend, heartbeat_interval=0.1, lease=1)
+    await sq.start()
+    job = await sq.build(jobs.Echo).enqueue("done")
+    await asyncio.wait_for(backend.writing.wait(), 5)
+    # run() is over and its task has ended; the job is held (and its lease renewed) until written
+    assert [r.id for r in sq.running_jobs] == [job.id]
+    first = (await sq.jobs.get(job.id)).lease_expires_at
+    await asyncio.sleep(0.5)
+    stored = await sq.jobs.get(job.id)
+    assert stored.state == JobState.RUNNING and stored.lease_expires_at > first
+    stopping = asyncio.create_task(sq.stop())
+    await asyncio.sleep(0.3)
+    assert not stopping.done(), "stop() returned while a completion was still unwritten"
+    backend.gate.set()
+    await asyncio.wait_for(stopping, 5)
+    assert (await sq.jobs.get(job.id)).state == JobState.COMPLETED
+    assert sq.stats.completed == 1 and sq.running_jobs == []

@@ -24,13 +24,22 @@ class CompletionBatcher:
         self._pending: list[tuple[int, str, Any, asyncio.Future[bool]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def complete(self, job_id: int, lease_token: str, result: Any) -> bool:
-        """Record the completion; True when the guard matched (the lease was still held)."""
+    def submit(self, job_id: int, lease_token: str, result: Any) -> asyncio.Future[bool]:
+        """Queue the completion; the future says whether the guard matched (the lease was
+        still held) once it is written, or carries the error that stopped the write.
+
+        Nobody has to await the future: the write happens either way (see ``drain``).
+        """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((job_id, lease_token, result, future))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="sidequest-completions")
-        return await future  # a cancelled caller cancels only its future: the write still happens
+        return future
+
+    async def drain(self) -> None:
+        """Wait until every submitted completion is written (or has failed)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.wait([self._flushing])
 
     async def _flush(self) -> None:
         while self._pending:

@@ -133,15 +133,24 @@ class Dispatcher:
         execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
 
     async def _guarded(self, execution: Execution) -> None:
+        writing: asyncio.Future[bool] | None = None
         try:
-            await self._executor.execute(execution)
+            writing = await self._executor.execute(execution)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job #%s: unexpected engine error", execution.record.id)
         finally:
             execution.ran()
-            self.executions.pop(execution.record.id, None)
+            if writing is None:
+                self._release(execution)
+            else:  # still held (its lease renewed) until the batched completion is written
+                writing.add_done_callback(lambda _: self._release(execution))
+
+    def _release(self, execution: Execution) -> None:
+        """The job's outcome is settled: this process no longer holds it."""
+        if self.executions.get(execution.record.id) is execution:
+            del self.executions[execution.record.id]
 
     def _free_slot(self, execution: Execution) -> None:
         self._busy -= 1

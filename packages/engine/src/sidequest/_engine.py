@@ -317,6 +317,8 @@ class Sidequest:
         leftover = [ex.task for ex in remaining if ex.task is not None]
         if leftover:
             await asyncio.wait(leftover, timeout=10)
+        if self._batcher is not None:
+            await self._batcher.drain()  # completions of finished jobs still being written
         for task in self._tasks[1:]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

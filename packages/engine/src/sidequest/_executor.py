@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import traceback
@@ -75,7 +76,9 @@ class Executor:
         self._async_run: dict[type[Job], bool] = {}
         """Per job class: whether ``run`` is a coroutine function (asked once, not per job)."""
 
-    async def execute(self, execution: Execution) -> None:
+    async def execute(self, execution: Execution) -> asyncio.Future[bool] | None:
+        """Start, run and record the job. Returns the completion still being written (in a
+        batch shared with other jobs), or None when the outcome is already settled."""
         engine = self._engine
         claimed = execution.record
         if claimed.state != JobState.RUNNING:  # claimed by ``claim``: start it
@@ -83,14 +86,13 @@ class Executor:
             if started is None:
                 engine.stats.stale_writes_rejected += 1
                 log.warning("job #%s: lost its claim before starting; not run", claimed.id)
-                return
+                return None
             execution.record = started
         if execution.signal.aborted:  # shutdown or cancel arrived between claim and start
-            await self._finish(execution, self._aborted_outcome(execution, None))
-            return
+            return await self._finish(execution, self._aborted_outcome(execution, None))
         outcome = await self._run(execution)
         execution.ran()
-        await self._finish(execution, outcome)
+        return await self._finish(execution, outcome)
 
     async def _run(self, execution: Execution) -> Transition | None:
         record = execution.record
@@ -172,7 +174,9 @@ class Executor:
             return transitions.release(record)
         return None  # canceled or lease lost: the stored state already says what happened
 
-    async def _finish(self, execution: Execution, change: Transition | None) -> None:
+    async def _finish(self, execution: Execution, change: Transition | None) -> asyncio.Future[bool] | None:
+        """Write the outcome: a plain completion joins the next batch (returned, not awaited:
+        the job's task ends while the write is in flight); anything else is written here."""
         engine = self._engine
         record = execution.record
         if change is None:
@@ -182,34 +186,44 @@ class Executor:
             else:
                 engine.stats.stale_writes_rejected += 1
                 log.warning("job #%s: lease lost while running; outcome not recorded", record.id)
-            return
+            return None
         batcher = engine.completion_batcher
         if batcher is not None and _plain_completion(change) and record.lease_token:
-            try:
-                if await batcher.complete(record.id, record.lease_token, change.result):
-                    engine.stats.completed += 1
-                    return
-            except Exception:
-                log.exception("job #%s: could not record its completion; its lease will expire", record.id)
-                return
-            engine.stats.stale_writes_rejected += 1
-            log.warning("job #%s: completion rejected (the job was canceled or its lease lost)", record.id)
-            return
+            written = batcher.submit(record.id, record.lease_token, change.result)
+            written.add_done_callback(functools.partial(self._completion_written, record.id))
+            return written
         try:
-            written = await asyncio.shield(engine.backend.transition(record.id, change))
+            outcome = await asyncio.shield(engine.backend.transition(record.id, change))
         except Exception:
             log.exception("job #%s: could not record its outcome; its lease will expire", record.id)
-            return
-        if written is None:
+            return None
+        if outcome is None:
             engine.stats.stale_writes_rejected += 1
             log.warning(
                 "job #%s: outcome %s rejected (the job was canceled or its lease lost)",
                 record.id,
                 change.to_state,
             )
-            return
-        execution.record = written
-        self._count(change, written)
+            return None
+        execution.record = outcome
+        self._count(change, outcome)
+        return None
+
+    def _completion_written(self, job_id: int, written: asyncio.Future[bool]) -> None:
+        """Count (or report) a batched completion once its write is over."""
+        stats = self._engine.stats
+        error = written.exception()
+        if error is not None:
+            log.error(
+                "job #%s: could not record its completion; its lease will expire",
+                job_id,
+                exc_info=error,
+            )
+        elif written.result():
+            stats.completed += 1
+        else:
+            stats.stale_writes_rejected += 1
+            log.warning("job #%s: completion rejected (the job was canceled or its lease lost)", job_id)
 
     def _count(self, change: Transition, written: JobRecord) -> None:
         stats = self._engine.stats
