@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
+import pytest
 import sample_jobs as jobs
 from sidequest import JobState, Sidequest
 from sidequest.backend import WORKER_LOST, MemoryBackend
@@ -223,3 +224,50 @@ async def test_a_completion_being_written_keeps_its_job_held_and_stop_waits_for_
     await asyncio.wait_for(stopping, 5)
     assert (await sq.jobs.get(job.id)).state == JobState.COMPLETED
     assert sq.stats.completed == 1 and sq.running_jobs == []
+
+
+class FailingCompletions(MemoryBackend):
+    """Batched completion writes that fail (the database went away) ``failures`` times."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database unreachable")
+        return await super().complete_many(items)
+
+
+async def test_a_failed_completion_write_is_reported_and_the_job_let_go(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = FailingCompletions(failures=1)
+    sq = engine(backend)
+    await sq.start()
+    lost = await sq.build(jobs.Echo).enqueue("lost")
+    for _ in range(500):
+        if "could not record its completion" in caplog.text and not sq.running_jobs:
+            break
+        await asyncio.sleep(0.01)
+    assert f"job #{lost.id}: could not record its completion" in caplog.text
+    assert sq.running_jobs == [] and sq.stats.completed == 0
+    assert (await sq.jobs.get(lost.id)).state == JobState.RUNNING  # until its lease expires
+    later = await sq.build(jobs.Echo).enqueue("later")  # the next batch is written
+    await wait_state(sq, later.id, JobState.COMPLETED)
+    await sq.stop()
+    assert sq.stats.completed == 1
+
+
+async def test_a_rejected_completion_is_counted_as_a_stale_write() -> None:
+    backend = SlowCompletions()
+    sq = engine(backend)
+    await sq.start()
+    job = await sq.build(jobs.Echo).enqueue("x")
+    await asyncio.wait_for(backend.writing.wait(), 5)
+    await sq.jobs.cancel(job.id)  # canceled while its completion waits to be written
+    backend.gate.set()
+    await sq.stop()
+    assert (await sq.jobs.get(job.id)).state == JobState.CANCELED
+    assert sq.stats.completed == 0 and sq.stats.stale_writes_rejected == 1

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ._backend import FastPathBackend
 
 log = logging.getLogger("sidequest")
 MAX_BATCH = 500
+Written = Callable[[bool | Exception], None]
+"""Told how a completion's write went: whether the guard matched (the lease was still
+held), or the error that stopped the write."""
 
 
 class CompletionBatcher:
@@ -21,20 +25,15 @@ class CompletionBatcher:
 
     def __init__(self, backend: FastPathBackend) -> None:
         self._backend = backend
-        self._pending: list[tuple[int, str, Any, asyncio.Future[bool]]] = []
+        self._pending: list[tuple[int, str, Any, Written]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    def submit(self, job_id: int, lease_token: str, result: Any) -> asyncio.Future[bool]:
-        """Queue the completion; the future says whether the guard matched (the lease was
-        still held) once it is written, or carries the error that stopped the write.
-
-        Nobody has to await the future: the write happens either way (see ``drain``).
-        """
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((job_id, lease_token, result, future))
+    def submit(self, job_id: int, lease_token: str, result: Any, written: Written) -> None:
+        """Queue the completion; ``written`` is called (in the event loop, right after the
+        batch's write) with the outcome. Nobody has to wait for it: see ``drain``."""
+        self._pending.append((job_id, lease_token, result, written))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(), name="sidequest-completions")
-        return future
 
     async def drain(self) -> None:
         """Wait until every submitted completion is written (or has failed)."""
@@ -49,10 +48,16 @@ class CompletionBatcher:
                     [(i, token, result) for i, token, result, _ in batch]
                 )
             except Exception as exc:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                _tell(batch, set(), exc)
                 continue
-            for job_id, _, _, future in batch:
-                if not future.done():
-                    future.set_result(job_id in done)
+            _tell(batch, done)
+
+
+def _tell(batch: list[tuple[int, str, Any, Written]], done: set[int], error: Exception | None = None) -> None:
+    """Tell every job of ``batch`` whether it was ``done`` (or the ``error``); one failing
+    callback does not silence the others."""
+    for job_id, _, _, written in batch:
+        try:
+            written(error if error is not None else job_id in done)
+        except Exception:
+            log.exception("job #%s: completion callback failed", job_id)

@@ -126,14 +126,14 @@ class Dispatcher:
         self.wake()
 
     def _spawn(self, record: JobRecord) -> None:
-        execution = Execution(record=record, signal=AbortSignal(), on_ran=self._free_slot)
+        execution = Execution(record, AbortSignal(), None, self._free_slot, self._release)
         self.executions[record.id] = execution
         self._busy += 1
         self._per_queue[record.queue] += 1
         execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
 
     async def _guarded(self, execution: Execution) -> None:
-        writing: asyncio.Future[bool] | None = None
+        writing = False
         try:
             writing = await self._executor.execute(execution)
         except asyncio.CancelledError:
@@ -142,10 +142,8 @@ class Dispatcher:
             log.exception("job #%s: unexpected engine error", execution.record.id)
         finally:
             execution.ran()
-            if writing is None:
-                self._release(execution)
-            else:  # still held (its lease renewed) until the batched completion is written
-                writing.add_done_callback(lambda _: self._release(execution))
+            if not writing:  # else still held (its lease renewed) until the batch is written
+                execution.settled()
 
     def _release(self, execution: Execution) -> None:
         """The job's outcome is settled: this process no longer holds it."""

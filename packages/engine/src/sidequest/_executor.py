@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from attrs import define
+from attrs import define, frozen
 
 from . import _payload
 from . import _transitions as transitions
@@ -45,6 +45,8 @@ class Execution:
     task: asyncio.Task[None] | None = None
     on_ran: Callable[[Execution], None] | None = None
     """Called once ``run()`` is over (the slot frees while the outcome is being written)."""
+    on_settled: Callable[[Execution], None] | None = None
+    """Called once the outcome is written (or given up): the process no longer holds the job."""
     in_run: bool = False
     """True while ``task`` awaits the job's ``run()``: the only time an abort cancels it."""
     abort_cancels: int = 0
@@ -52,6 +54,11 @@ class Execution:
 
     def ran(self) -> None:
         callback, self.on_ran = self.on_ran, None
+        if callback is not None:
+            callback(self)
+
+    def settled(self) -> None:
+        callback, self.on_settled = self.on_settled, None
         if callback is not None:
             callback(self)
 
@@ -68,6 +75,19 @@ class Execution:
             task.cancel()
 
 
+@frozen
+class Succeeded:
+    """``run()`` returned normally: the job completes with ``result`` (written in a batch
+    shared with other jobs where the backend can, else as a ``complete`` transition)."""
+
+    result: Any
+
+
+_SUCCEEDED_WITHOUT_RESULT = Succeeded(None)
+Outcome = Transition | Succeeded | None
+"""What a run comes to: a completion, another fenced change, or nothing to write (None)."""
+
+
 class Executor:
     """Turns a claimed record into a run and the run into exactly one state write."""
 
@@ -76,9 +96,10 @@ class Executor:
         self._async_run: dict[type[Job], bool] = {}
         """Per job class: whether ``run`` is a coroutine function (asked once, not per job)."""
 
-    async def execute(self, execution: Execution) -> asyncio.Future[bool] | None:
-        """Start, run and record the job. Returns the completion still being written (in a
-        batch shared with other jobs), or None when the outcome is already settled."""
+    async def execute(self, execution: Execution) -> bool:
+        """Start, run and record the job. Returns True while its completion is still being
+        written (in a batch shared with other jobs: ``execution.settled()`` follows), False
+        when the outcome is settled."""
         engine = self._engine
         claimed = execution.record
         if claimed.state != JobState.RUNNING:  # claimed by ``claim``: start it
@@ -86,7 +107,7 @@ class Executor:
             if started is None:
                 engine.stats.stale_writes_rejected += 1
                 log.warning("job #%s: lost its claim before starting; not run", claimed.id)
-                return None
+                return False
             execution.record = started
         if execution.signal.aborted:  # shutdown or cancel arrived between claim and start
             return await self._finish(execution, self._aborted_outcome(execution, None))
@@ -94,7 +115,7 @@ class Executor:
         execution.ran()
         return await self._finish(execution, outcome)
 
-    async def _run(self, execution: Execution) -> Transition | None:
+    async def _run(self, execution: Execution) -> Outcome:
         record = execution.record
         if record.decode_error:
             return transitions.fail(record, self._error(record, "UndecodablePayload", record.decode_error))
@@ -102,10 +123,11 @@ class Executor:
             job_class = self._engine.resolver.resolve(record.script, record.job_class)
         except LookupError as exc:
             return transitions.fail(record, self._error(record, "UnknownJobClass", str(exc)))
-        loop = asyncio.get_running_loop()
         timer = None
         if record.timeout:
-            timer = loop.call_later(record.timeout, execution.abort, JobTimeout(record.timeout))
+            timer = asyncio.get_running_loop().call_later(
+                record.timeout, execution.abort, JobTimeout(record.timeout)
+            )
         execution.in_run = True
         try:
             value = await self._invoke(job_class, execution)
@@ -148,7 +170,9 @@ class Executor:
             return await result
         return result
 
-    def _value_outcome(self, record: JobRecord, value: Any) -> Transition:
+    def _value_outcome(self, record: JobRecord, value: Any) -> Transition | Succeeded:
+        if value is None:
+            return _SUCCEEDED_WITHOUT_RESULT
         if isinstance(value, Fail):
             return transitions.fail(record, self._reason_error(record, value.reason, "Fail"))
         if isinstance(value, Retry):
@@ -163,7 +187,7 @@ class Executor:
             return transitions.fail(
                 record, self._error(record, "InvalidResult", f"the job's result cannot be stored: {exc}")
             )
-        return transitions.complete(record, result)
+        return Succeeded(result)
 
     def _aborted_outcome(self, execution: Execution, exc: BaseException | None) -> Transition | None:
         record = execution.record
@@ -174,11 +198,18 @@ class Executor:
             return transitions.release(record)
         return None  # canceled or lease lost: the stored state already says what happened
 
-    async def _finish(self, execution: Execution, change: Transition | None) -> asyncio.Future[bool] | None:
-        """Write the outcome: a plain completion joins the next batch (returned, not awaited:
-        the job's task ends while the write is in flight); anything else is written here."""
+    async def _finish(self, execution: Execution, change: Outcome) -> bool:
+        """Write the outcome: a completion joins the next batch (True: the job's task ends
+        while the write is in flight); anything else is written here (False)."""
         engine = self._engine
         record = execution.record
+        if isinstance(change, Succeeded):
+            batcher = engine.completion_batcher
+            if batcher is not None and record.lease_token:
+                written = functools.partial(self._completion_written, execution)
+                batcher.submit(record.id, record.lease_token, change.result, written)
+                return True
+            change = transitions.complete(record, change.result)
         if change is None:
             reason = execution.signal.reason
             if isinstance(reason, JobCanceled):
@@ -186,17 +217,12 @@ class Executor:
             else:
                 engine.stats.stale_writes_rejected += 1
                 log.warning("job #%s: lease lost while running; outcome not recorded", record.id)
-            return None
-        batcher = engine.completion_batcher
-        if batcher is not None and _plain_completion(change) and record.lease_token:
-            written = batcher.submit(record.id, record.lease_token, change.result)
-            written.add_done_callback(functools.partial(self._completion_written, record.id))
-            return written
+            return False
         try:
             outcome = await asyncio.shield(engine.backend.transition(record.id, change))
         except Exception:
             log.exception("job #%s: could not record its outcome; its lease will expire", record.id)
-            return None
+            return False
         if outcome is None:
             engine.stats.stale_writes_rejected += 1
             log.warning(
@@ -204,26 +230,27 @@ class Executor:
                 record.id,
                 change.to_state,
             )
-            return None
+            return False
         execution.record = outcome
         self._count(change, outcome)
-        return None
+        return False
 
-    def _completion_written(self, job_id: int, written: asyncio.Future[bool]) -> None:
-        """Count (or report) a batched completion once its write is over."""
+    def _completion_written(self, execution: Execution, outcome: bool | Exception) -> None:
+        """Count (or report) a batched completion once its write is over; the job is settled."""
+        job_id = execution.record.id
         stats = self._engine.stats
-        error = written.exception()
-        if error is not None:
+        if isinstance(outcome, Exception):
             log.error(
                 "job #%s: could not record its completion; its lease will expire",
                 job_id,
-                exc_info=error,
+                exc_info=outcome,
             )
-        elif written.result():
+        elif outcome:
             stats.completed += 1
         else:
             stats.stale_writes_rejected += 1
             log.warning("job #%s: completion rejected (the job was canceled or its lease lost)", job_id)
+        execution.settled()
 
     def _count(self, change: Transition, written: JobRecord) -> None:
         stats = self._engine.stats
@@ -272,14 +299,3 @@ def _only_aborted(execution: Execution) -> bool:
         current.uncancel()
     execution.abort_cancels = 0
     return True
-
-
-def _plain_completion(change: Transition) -> bool:
-    """A running → completed write that ``complete_many`` can carry."""
-    return (
-        change.to_state == JobState.COMPLETED
-        and change.from_states == frozenset({JobState.RUNNING})
-        and change.set_result
-        and change.error is None
-        and not change.rerun
-    )
