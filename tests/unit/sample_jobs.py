@@ -194,3 +194,29 @@ class AbortedWithoutAwaiting(Job):
         assert self.id is not None
         ENGINES["self"].abort_local(self.id)  # what a cancel does in this process, synchronously
         return "finished anyway"
+
+
+class Tracked(Job):
+    """Runs for ``seconds``; records the most runs seen at once (``peak``) and the ids run."""
+
+    now = 0
+    peak = 0
+    ran: list[int] = []
+
+    async def run(self, seconds: float = 0.0) -> None:
+        Tracked.now += 1
+        Tracked.peak = max(Tracked.peak, Tracked.now)
+        try:
+            if seconds:
+                await asyncio.sleep(seconds)
+            else:
+                await asyncio.sleep(0)
+        finally:
+            Tracked.now -= 1
+        assert self.record is not None
+        Tracked.ran.append(self.record.id)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.now = cls.peak = 0
+        cls.ran = []

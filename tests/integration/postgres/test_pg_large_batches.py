@@ -6,9 +6,8 @@ inside one transaction (1,100 jobs: parts of ``PART_SIZE``, the last one short).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest

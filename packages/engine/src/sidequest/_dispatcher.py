@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ._abort import AbortSignal
 from ._executor import Execution, Executor
+from ._prefetch import PrefetchBuffer
 from ._records import JobRecord, QueueRecord, QueueState
 
 if TYPE_CHECKING:
@@ -32,7 +34,10 @@ class Dispatcher:
         self._busy = 0
         """Jobs whose ``run()`` is not over: what concurrency limits count."""
         self._per_queue: Counter[str] = Counter()
-        self._wakeup = asyncio.Event()
+        self._limits: dict[str, int] = {}
+        """Per claimable queue: how many of its jobs may run at once in this process."""
+        self._prefetched = PrefetchBuffer(engine.prefetch)
+        self._wakeup = Wakeup()
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._queues: list[QueueRecord] = []
@@ -50,6 +55,7 @@ class Dispatcher:
 
     def stop_claiming(self) -> None:
         self._stopping = True
+        self._give_back(lambda _: False)
         self._wakeup.set()
 
     # loop ----------------------------------------------------------------------------------
@@ -68,37 +74,45 @@ class Dispatcher:
             if claimed and self.free_slots() > 0:
                 continue
             delay = self._next_wait() if not failures else min(5.0, engine.poll_interval * 2**failures)
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), delay)
-            except TimeoutError:
-                pass
+            await self._wakeup.wait(delay)
 
     def free_slots(self) -> int:
         return self._engine.max_concurrent_jobs - self._busy
 
     async def dispatch_once(self) -> int:
-        """One pass over the active queues by priority; returns how many jobs were claimed."""
+        """One pass over the active queues by priority; returns how many jobs were claimed.
+
+        Each queue gets what its free slots can start now, plus what the prefetch buffer
+        may hold for it (see ``_prefetch``).
+        """
         engine = self._engine
-        free = self.free_slots()
-        if free <= 0 or self._stopping:
+        if self._stopping:
             return 0
-        total = 0
+        claimable: dict[str, int] = {}
         for queue in await self._active_queues():
             if queue.state != QueueState.ACTIVE:
                 continue
             if engine.only_queues is not None and queue.name not in engine.only_queues:
                 continue
-            limit = engine.queue_limits.get(queue.name, queue.concurrency)
-            want = min(limit - self._per_queue[queue.name], free)
-            if want <= 0:
-                continue
-            jobs = await engine.claim(queue.name, want)
+            claimable[queue.name] = engine.queue_limits.get(queue.name, queue.concurrency)
+        self._limits = claimable
+        self._give_back(claimable.__contains__)
+        self._start_prefetched()
+        total = 0
+        for name, limit in claimable.items():
+            free = self.free_slots()
+            start_now = max(0, min(limit - self._per_queue[name], free))
+            ahead = self._prefetched.room(name, limit, engine.max_concurrent_jobs)
+            if not start_now and ahead < max(1, limit // 2):
+                continue  # every slot is busy and the buffer is more than half full
+            want = start_now + ahead
+            jobs = await engine.claim(name, want)
             for record in jobs:
-                self._spawn(record)
+                self._take(record)
             engine.stats.claimed += len(jobs)
             total += len(jobs)
-            free -= len(jobs)
-            if free <= 0 or self._stopping:
+            if self._stopping:
+                self._give_back(lambda _: False)
                 break
         return total
 
@@ -113,11 +127,16 @@ class Dispatcher:
 
     def _next_wait(self) -> float:
         """Seconds until the next pass: the poll interval, or sooner when a wake-up still
-        waits for the queue settings to become old enough to re-read."""
+        waits for the queue settings to become old enough to re-read, or a prefetched job
+        is due to be given back."""
         delay = self._engine.poll_interval
+        now = self._loop.time()
         if self._notified:
-            fresh_for = NOTIFIED_REFRESH - (self._loop.time() - self._queues_read_at)
+            fresh_for = NOTIFIED_REFRESH - (now - self._queues_read_at)
             delay = min(delay, max(fresh_for, 0.0))
+        expiry = self._prefetched.next_expiry()
+        if expiry is not None:
+            delay = min(delay, max(expiry - now, 0.0))
         return delay
 
     def invalidate_queues(self) -> None:
@@ -125,9 +144,37 @@ class Dispatcher:
         self._queues_read_at = float("-inf")
         self.wake()
 
-    def _spawn(self, record: JobRecord) -> None:
+    def _take(self, record: JobRecord) -> None:
+        """Hold a claimed job: start it if its queue has a free slot, else prefetch it."""
         execution = Execution(record, AbortSignal(), None, self._free_slot, self._release)
         self.executions[record.id] = execution
+        if self._can_start(record.queue):
+            self._spawn(execution)
+        else:
+            self._prefetched.add(execution, self._loop.time())
+
+    def _can_start(self, queue: str) -> bool:
+        return self._busy < self._engine.max_concurrent_jobs and self._per_queue[queue] < self._limits.get(
+            queue, 0
+        )
+
+    def _start_prefetched(self) -> None:
+        """Start prefetched jobs while their queues have free slots."""
+        while len(self._prefetched) and self._busy < self._engine.max_concurrent_jobs:
+            execution = self._prefetched.take(self._can_start)
+            if execution is None:
+                return
+            self._spawn(execution)
+
+    def _give_back(self, keep: Callable[[str], bool]) -> None:
+        """Give back the prefetched jobs held too long or whose queue ``keep`` rejects: each is
+        started with its abort already set, which writes it back to waiting unrun."""
+        for execution in self._prefetched.give_back(self._loop.time(), keep):
+            self._spawn(execution)
+
+    def _spawn(self, execution: Execution) -> None:
+        record = execution.record
+        execution.spawned_at = self._loop.time()
         self._busy += 1
         self._per_queue[record.queue] += 1
         execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
@@ -151,6 +198,49 @@ class Dispatcher:
             del self.executions[execution.record.id]
 
     def _free_slot(self, execution: Execution) -> None:
+        queue = execution.record.queue
         self._busy -= 1
-        self._per_queue[execution.record.queue] -= 1
+        self._per_queue[queue] -= 1
+        if not execution.signal.aborted:
+            self._prefetched.ran(queue, self._loop.time() - execution.spawned_at)
+        if len(self._prefetched) and not self._stopping:
+            self._start_prefetched()
         self._wakeup.set()
+
+
+class Wakeup:
+    """Like ``asyncio.Event`` with a timeout, but the waiter resumes one event-loop step
+    after ``set()`` (``wait_for(event.wait(), …)`` takes three, by which time every job
+    task already queued has run: a freed slot must reach the claim loop first)."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self, timeout: float) -> None:
+        """Return once set (at once if it is), or after ``timeout`` seconds."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+

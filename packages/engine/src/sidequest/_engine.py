@@ -28,6 +28,7 @@ from ._operations import JobOperations, QueueOperations
 from ._payload import MAX_PAYLOAD_BYTES
 from ._plugins import create_backend
 from ._portal import Portal
+from ._prefetch import Prefetch, check_prefetch
 from ._process_pool import ProcessPool
 from ._records import JobRecord, NewJob, QueueRecord, QueueState
 from ._resolution import JobResolver
@@ -56,6 +57,7 @@ class Sidequest:
         queues: Iterable[QueueConfig] = (),
         schedules: Iterable[schedules_module.Schedule] = (),
         max_concurrent_jobs: int = 10,
+        prefetch: Prefetch = "auto",
         jobs: Iterable[type[Job]] = (),
         poll_interval: Duration | None = None,
         lease: Duration = 30,
@@ -91,6 +93,7 @@ class Sidequest:
         if any(not isinstance(q, QueueConfig) for q in self.queue_configs.values()):
             raise ConfigurationError("queues must be QueueConfig(...) values")
         self.max_concurrent_jobs = max_concurrent_jobs
+        self.prefetch = check_prefetch(prefetch)
         self.declared_schedules = list(schedules)
         if any(not isinstance(item, schedules_module.Schedule) for item in self.declared_schedules):
             raise ConfigurationError("schedules must be Schedule(...) values")

@@ -51,6 +51,8 @@ class Execution:
     """True while ``task`` awaits the job's ``run()``: the only time an abort cancels it."""
     abort_cancels: int = 0
     """Cancellations of ``task`` requested by ``abort`` (told apart from anyone else's)."""
+    spawned_at: float = 0.0
+    """Event-loop time its task was created (how long its run took is measured from it)."""
 
     def ran(self) -> None:
         callback, self.on_ran = self.on_ran, None

@@ -1,0 +1,127 @@
+"""Prefetch: jobs a worker has taken ahead of a free slot, started as soon as one frees.
+
+With short jobs a worker at full speed would otherwise sit idle while each claim travels
+to the database and back: its slots free within a millisecond, then it waits for the next
+batch. Jobs taken ahead keep work at hand while the next claim is in flight.
+
+A prefetched job is already taken in the database (running, attempt counted, its lease
+renewed like any held job). The default, ``"auto"``, holds about ``PREFETCH_WORK`` seconds
+of each queue's work at the pace of its recent jobs, so a prefetched job waits about that
+long at most; a job that still has no slot after ``HOLD_LIMIT`` seconds is given back
+(waiting again, attempt not consumed) and prefetching for its queue stops until its jobs
+are short again. The prefetched jobs of a paused queue and every prefetched job of a
+stopping worker are given back too. An explicit ``prefetch=N`` holds up to N jobs until a
+slot frees, however long that takes (as Celery's prefetch does).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Literal
+
+from ._errors import ConfigurationError, WorkerShutdown
+from ._executor import Execution
+
+Prefetch = int | Literal["auto"]
+PREFETCH_WORK = 0.1
+"""``"auto"``: hold about this many seconds of a queue's work (at its recent pace)."""
+MIN_AHEAD = 50
+"""``"auto"``: at most ``max(concurrency, MIN_AHEAD)`` jobs, so that slow queues still
+claim in batches worth a round trip."""
+HOLD_LIMIT = 1.0
+"""A prefetched job not started within this many seconds is given back."""
+_WEIGHT = 0.2
+"""Weight of the newest duration in a queue's moving average."""
+
+
+class GivenBack(WorkerShutdown):
+    """A prefetched job given back before it started (stop, paused queue, or no slot in time)."""
+
+
+def check_prefetch(value: object) -> Prefetch:
+    """``value`` if it is ``"auto"`` or an int ≥ 0; anything else raises ``ConfigurationError``."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigurationError(f"prefetch must be 'auto' or an int ≥ 0, got {value!r}")
+
+
+class PrefetchBuffer:
+    """The prefetched jobs of one dispatcher, oldest first, and when to take more."""
+
+    def __init__(self, setting: Prefetch) -> None:
+        self.setting = setting
+        self._waiting: deque[tuple[float, Execution]] = deque()
+        self._per_queue: Counter[str] = Counter()
+        self._typical_run: dict[str, float] = {}
+        """Per queue: moving average of run() durations (s); absent until a job has run."""
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def held(self, queue: str) -> int:
+        return self._per_queue[queue]
+
+    def room(self, queue: str, limit: int, total: int) -> int:
+        """How many more jobs of ``queue`` (run ``limit`` at a time, by a worker running
+        ``total`` jobs at once) may wait here now.
+
+        ``"auto"``: as many as the queue's slots get through in ``PREFETCH_WORK`` seconds at
+        the pace of its recent jobs, at most ``max(limit, MIN_AHEAD)`` (none before a job of
+        the queue has run); with an int N: N.
+        """
+        if self.setting == "auto":
+            typical = self._typical_run.get(queue)
+            if typical is None:
+                return 0
+            cap = max(total, MIN_AHEAD)
+            ahead = min(max(limit, MIN_AHEAD), int(limit * PREFETCH_WORK / max(typical, 1e-6)))
+        else:
+            ahead = cap = self.setting
+        return max(0, min(ahead - self._per_queue[queue], cap - len(self._waiting)))
+
+    def ran(self, queue: str, seconds: float) -> None:
+        """Note how long a job of ``queue`` ran."""
+        typical = self._typical_run.get(queue)
+        self._typical_run[queue] = seconds if typical is None else typical + _WEIGHT * (seconds - typical)
+
+    def add(self, execution: Execution, now: float) -> None:
+        self._waiting.append((now, execution))
+        self._per_queue[execution.record.queue] += 1
+
+    def take(self, can_start: Callable[[str], bool]) -> Execution | None:
+        """The oldest prefetched job whose queue has a free slot now (removed), or None."""
+        for index, (_, execution) in enumerate(self._waiting):
+            if can_start(execution.record.queue):
+                del self._waiting[index]
+                self._per_queue[execution.record.queue] -= 1
+                return execution
+        return None
+
+    def give_back(self, now: float, keep: Callable[[str], bool]) -> list[Execution]:
+        """Remove and return, aborted with ``GivenBack``, the jobs whose queue ``keep``
+        rejects (all of them with ``keep=lambda _: False``) and, with ``"auto"``, those held
+        for ``HOLD_LIMIT`` seconds (an explicit N holds its jobs until a slot frees)."""
+        kept: deque[tuple[float, Execution]] = deque()
+        given: list[Execution] = []
+        for since, execution in self._waiting:
+            queue = execution.record.queue
+            overdue = self.setting == "auto" and now - since >= HOLD_LIMIT
+            if not overdue and keep(queue):
+                kept.append((since, execution))
+                continue
+            if overdue:  # its slots are taken by long runs: no more prefetch until jobs are short again
+                self._typical_run[queue] = max(self._typical_run.get(queue, 0.0), HOLD_LIMIT)
+            self._per_queue[queue] -= 1
+            execution.abort(GivenBack())
+            given.append(execution)
+        self._waiting = kept
+        return given
+
+    def next_expiry(self) -> float | None:
+        """When the oldest prefetched job is due to be given back (loop time), if any."""
+        if self.setting != "auto" or not self._waiting:
+            return None
+        return self._waiting[0][0] + HOLD_LIMIT
