@@ -217,7 +217,7 @@ async def one_pass(args: argparse.Namespace, workdir: Path, profiler: Profiler |
         for k in range(0, n, 5000):
             await client.build(NoOp).enqueue_many([(i,) for i in range(k, min(n, k + 5000))])
         await client.close()
-        sq = Sidequest(url, max_concurrent_jobs=c, queues=[QueueConfig("default", concurrency=c)])
+        pf = os.environ.get("SQ_PREFETCH", "auto"); sq = Sidequest(url, max_concurrent_jobs=c, queues=[QueueConfig("default", concurrency=c)], prefetch=pf if pf == "auto" else int(pf))
     else:
         sq = Sidequest(url)
     await sq.configure()

@@ -75,6 +75,9 @@ class SQLiteBackend:
 
     notifies = True
     """Enqueues from other processes are noticed within milliseconds (see ``CommitWatcher``)."""
+    in_process = True
+    """The database runs inside this process, on threads that share the GIL with the jobs:
+    the engine does not overlap its claims with running jobs (see ``sidequest._prefetch``)."""
 
     def __init__(self, url: str, **options: Any) -> None:
         if sqlite3.sqlite_version_info < MIN_SQLITE:

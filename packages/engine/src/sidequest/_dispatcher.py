@@ -36,7 +36,9 @@ class Dispatcher:
         self._per_queue: Counter[str] = Counter()
         self._limits: dict[str, int] = {}
         """Per claimable queue: how many of its jobs may run at once in this process."""
-        self._prefetched = PrefetchBuffer(engine.prefetch)
+        self._in_process = bool(getattr(engine.backend, "in_process", False))
+        """The database runs in this process (SQLite): its work and the jobs share the GIL."""
+        self._prefetched = PrefetchBuffer(engine.prefetch, in_process=self._in_process)
         self._wakeup = Wakeup()
         self._stopping = False
         self._loop = asyncio.get_running_loop()
@@ -88,6 +90,11 @@ class Dispatcher:
         engine = self._engine
         if self._stopping:
             return 0
+        batcher = engine.completion_batcher
+        if self._in_process and batcher is not None:
+            # one writer: a claim queued behind completions being written gains nothing, and
+            # one running beside the jobs waits for the GIL to build its rows
+            await batcher.drain()
         claimable: dict[str, int] = {}
         for queue in await self._active_queues():
             if queue.state != QueueState.ACTIVE:
