@@ -18,7 +18,7 @@ from sidequest.backend import (
     schedule_from_values,
 )
 
-from ._codec import loads, ms, ms_or_none
+from ._codec import loads, ms
 
 JOB_COLUMNS = (
     "id",
@@ -99,8 +99,8 @@ def _fast_loads(text: Any) -> Any:
 def job_record(row: Record) -> JobRecord:
     args, kwargs, ctor, problem = decode_payload(_fast_loads, row[5], row[6], row[7])
     try:
-        result = loads(row[13])
-        errors = tuple(ErrorRecord.from_json(e) for e in _fast_loads(row[14]))
+        result = None if row[13] is None else loads(row[13])
+        errors = () if row[14] == _EMPTY_LIST else tuple(ErrorRecord.from_json(e) for e in loads(row[14]))
     except (ValueError, TypeError, AttributeError) as exc:
         result, errors = None, ()
         problem = problem or f"undecodable stored result or errors: {exc}"
@@ -120,18 +120,18 @@ def job_record(row: Record) -> JobRecord:
         row[12],  # timeout
         result,
         errors,
-        ms_or_none(row[15]),  # attempted_at
-        ms_or_none(row[16]),  # completed_at
-        ms_or_none(row[17]),  # failed_at
-        ms_or_none(row[18]),  # canceled_at
-        ms_or_none(row[19]),  # claimed_at
+        None if row[15] is None else ms(row[15]),  # attempted_at
+        None if row[16] is None else ms(row[16]),  # completed_at
+        None if row[17] is None else ms(row[17]),  # failed_at
+        None if row[18] is None else ms(row[18]),  # canceled_at
+        None if row[19] is None else ms(row[19]),  # claimed_at
         row[20],  # claimed_by
         row[21],  # unique_digest
-        loads(row[22]),  # uniqueness_config
+        None if row[22] is None else loads(row[22]),  # uniqueness_config
         row[23],  # retry_delay
         row[24],  # backoff_strategy
         row[25],  # lease_token
-        ms_or_none(row[26]),  # lease_expires_at
+        None if row[26] is None else ms(row[26]),  # lease_expires_at
         problem,  # decode_error
     )
 
