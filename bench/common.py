@@ -28,6 +28,16 @@ class BenchError(Exception):
     """A run that cannot report a figure (failed check, timeout, crashed worker)."""
 
 
+def run_on_loop(main: Any) -> Any:
+    """``asyncio.run(main)``, or ``uvloop.run(main)`` when ``BENCH_LOOP=uvloop`` (``run.py
+    --loop uvloop``; worker processes inherit the variable)."""
+    if os.environ.get("BENCH_LOOP") == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
+
+
 def pg_url(database: str) -> str:
     return f"{PG_SERVER}/{database}"
 

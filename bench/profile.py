@@ -171,6 +171,7 @@ async def main() -> None:
         help="the hot path to profile (default: drain = claim, run, complete)",
     )
     parser.add_argument("--batch", type=int, default=1_000, help="batch size of enqueue-bulk")
+    parser.add_argument("--prefetch", default="auto", help="the worker's prefetch: auto (default) or N")
     parser.add_argument(
         "--measure",
         type=int,
@@ -217,7 +218,12 @@ async def one_pass(args: argparse.Namespace, workdir: Path, profiler: Profiler |
         for k in range(0, n, 5000):
             await client.build(NoOp).enqueue_many([(i,) for i in range(k, min(n, k + 5000))])
         await client.close()
-        pf = os.environ.get("SQ_PREFETCH", "auto"); sq = Sidequest(url, max_concurrent_jobs=c, queues=[QueueConfig("default", concurrency=c)], prefetch=pf if pf == "auto" else int(pf))
+        sq = Sidequest(
+            url,
+            max_concurrent_jobs=c,
+            queues=[QueueConfig("default", concurrency=c)],
+            prefetch=args.prefetch if args.prefetch == "auto" else int(args.prefetch),
+        )
     else:
         sq = Sidequest(url)
     await sq.configure()

@@ -31,7 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # import as the ``bench`` package (and never shadow stdlib ``profile``)
 
-from bench.common import BenchError, Figure, drop_database, pg_version, recreate_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    BenchError,
+    Figure,
+    drop_database,
+    pg_version,
+    recreate_database,
+    run_on_loop,
+)
 from bench.libs import LIBS, get_adapter  # noqa: E402
 from bench.libs.base import Adapter, NotSupported  # noqa: E402
 from bench.workloads import FULL, QUICK, Context, Sizes, Workload, select  # noqa: E402
@@ -58,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, help="repetitions per figure (default 3; 1 with --quick)")
     parser.add_argument("--json", type=Path, help="where to write the raw figures (default bench/results/)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the work directory")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="event loop of every library (default: the standard asyncio loop)",
+    )
     args = parser.parse_args(argv)
     if args.only:
         args.only = [part for item in args.only for part in item.split(",") if part]
@@ -272,7 +285,8 @@ def main() -> None:
     args = parse_args()
     started = time.time()
     try:
-        figures, info = asyncio.run(run_all(args))
+        os.environ["BENCH_LOOP"] = args.loop  # inherited by the worker processes
+        figures, info = run_on_loop(run_all(args))
     except asyncio.CancelledError:
         sys.exit("interrupted: workers stopped, databases dropped")
     sizes = QUICK if args.quick else FULL

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # import as the ``bench`` package (and never shadow stdlib ``profile``)
 
 from bench import ledger  # noqa: E402
+from bench.common import run_on_loop  # noqa: E402
 from bench.libs import get_adapter  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def main() -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         await adapter.run_worker(concurrency, ready, stop)
 
-    asyncio.run(run())
+    run_on_loop(run())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """sidequest on PostgreSQL (``sidequest_postgres``: asyncpg, SKIP LOCKED, LISTEN/NOTIFY).
 
-Configuration: the defaults (pool of 10, notifications on), one worker process running
+Configuration: the defaults (pool of 10, notifications on, prefetch "auto"), one worker process running
 ``Sidequest(url, max_concurrent_jobs=C, queues=[QueueConfig("default", concurrency=C)])``
 and ``await sq.start()``. Enqueue: ``sq.build(NoOp).enqueue(i)`` one at a time and
 ``sq.build(NoOp).enqueue_many([(i,), …])`` for batches.
@@ -81,7 +81,9 @@ class SidequestPostgres(SidequestAdapter):
     key: ClassVar[str] = "sidequest-pg"
     label: ClassVar[str] = "sidequest (PostgreSQL)"
     storage: ClassVar[str] = "postgresql"
-    config_note: ClassVar[str] = "defaults (asyncpg pool ≤ 10, LISTEN/NOTIFY); enqueue_many for batches"
+    config_note: ClassVar[str] = (
+        "defaults (asyncpg pool ≤ 10, LISTEN/NOTIFY, prefetch auto); enqueue_many for batches"
+    )
 
     @classmethod
     async def provision(cls, workdir: Path) -> dict[str, Any]:

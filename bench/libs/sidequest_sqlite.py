@@ -20,7 +20,7 @@ class SidequestSqlite(SidequestAdapter):
     key: ClassVar[str] = "sidequest-sqlite"
     label: ClassVar[str] = "sidequest (SQLite)"
     storage: ClassVar[str] = "sqlite"
-    config_note: ClassVar[str] = "defaults (WAL, synchronous=NORMAL); enqueue_many for batches"
+    config_note: ClassVar[str] = "defaults (WAL, synchronous=NORMAL, prefetch auto); enqueue_many for batches"
 
     @classmethod
     async def provision(cls, workdir: Path) -> dict[str, Any]:
