@@ -9,6 +9,7 @@ and ``await sq.start()``. Enqueue: ``sq.build(NoOp).enqueue(i)`` one at a time a
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,7 +39,10 @@ class SidequestAdapter(Adapter):
     sq: Sidequest
 
     def make(self, **options: Any) -> Sidequest:
-        return Sidequest(self.settings["url"], **options)
+        prefetch = os.environ.get("BENCH_SQ_PREFETCH", "auto")  # e.g. 0: compare without prefetch
+        return Sidequest(
+            self.settings["url"], prefetch=prefetch if prefetch == "auto" else int(prefetch), **options
+        )
 
     async def open(self) -> None:
         self.sq = self.make()
