@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING
 
 from ._abort import AbortSignal
@@ -141,9 +142,9 @@ class Dispatcher:
         if self._notified:
             fresh_for = NOTIFIED_REFRESH - (now - self._queues_read_at)
             delay = min(delay, max(fresh_for, 0.0))
-        expiry = self._prefetched.next_expiry()
+        expiry = self._prefetched.next_expiry()  # on the monotonic clock, as prefetch times are
         if expiry is not None:
-            delay = min(delay, max(expiry - now, 0.0))
+            delay = min(delay, max(expiry - monotonic(), 0.0))
         return delay
 
     def invalidate_queues(self) -> None:
@@ -158,7 +159,7 @@ class Dispatcher:
         if self._can_start(record.queue):
             self._spawn(execution)
         else:
-            self._prefetched.add(execution, self._loop.time())
+            self._prefetched.add(execution, monotonic())
 
     def _can_start(self, queue: str) -> bool:
         return self._busy < self._engine.max_concurrent_jobs and self._per_queue[queue] < self._limits.get(
@@ -167,7 +168,7 @@ class Dispatcher:
 
     def _start_prefetched(self) -> None:
         """Start prefetched jobs while their queues have free slots."""
-        while len(self._prefetched) and self._busy < self._engine.max_concurrent_jobs:
+        while self._prefetched.waiting and self._busy < self._engine.max_concurrent_jobs:
             execution = self._prefetched.take(self._can_start)
             if execution is None:
                 return
@@ -176,12 +177,12 @@ class Dispatcher:
     def _give_back(self, keep: Callable[[str], bool]) -> None:
         """Give back the prefetched jobs held too long or whose queue ``keep`` rejects: each is
         started with its abort already set, which writes it back to waiting unrun."""
-        for execution in self._prefetched.give_back(self._loop.time(), keep):
+        for execution in self._prefetched.give_back(monotonic(), keep):
             self._spawn(execution)
 
     def _spawn(self, execution: Execution) -> None:
         record = execution.record
-        execution.spawned_at = self._loop.time()
+        execution.spawned_at = monotonic()
         self._busy += 1
         self._per_queue[record.queue] += 1
         execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
@@ -209,8 +210,8 @@ class Dispatcher:
         self._busy -= 1
         self._per_queue[queue] -= 1
         if not execution.signal.aborted:
-            self._prefetched.ran(queue, self._loop.time() - execution.spawned_at)
-        if len(self._prefetched) and not self._stopping:
+            self._prefetched.ran(queue, monotonic() - execution.spawned_at)
+        if self._prefetched.waiting and not self._stopping:
             self._start_prefetched()
         self._wakeup.set()
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._engine import Sidequest
 
 log = logging.getLogger("sidequest")
+_RUNNING = JobState.RUNNING
 
 
 @define
@@ -97,6 +98,8 @@ class Executor:
         self._engine = engine
         self._async_run: dict[type[Job], bool] = {}
         """Per job class: whether ``run`` is a coroutine function (asked once, not per job)."""
+        self._runners: dict[str, str] = {}
+        """Per queue: its runner (settled when the worker starts)."""
 
     async def execute(self, execution: Execution) -> bool:
         """Start, run and record the job. Returns True while its completion is still being
@@ -104,7 +107,7 @@ class Executor:
         when the outcome is settled."""
         engine = self._engine
         claimed = execution.record
-        if claimed.state != JobState.RUNNING:  # claimed by ``claim``: start it
+        if claimed.state != _RUNNING:  # claimed by ``claim``: start it
             started = await engine.backend.transition(claimed.id, transitions.start(claimed))
             if started is None:
                 engine.stats.stale_writes_rejected += 1
@@ -157,7 +160,10 @@ class Executor:
 
     async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
         record = execution.record
-        if self._engine.runner_for(record.queue) == "process":
+        runner = self._runners.get(record.queue)
+        if runner is None:
+            runner = self._runners[record.queue] = self._engine.runner_for(record.queue)
+        if runner == "process":
             return await self._engine.process_pool.run(record, execution.signal)
         job = job_class(*record.constructor_args)
         job._bind(record, execution.signal)

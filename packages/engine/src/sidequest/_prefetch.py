@@ -59,13 +59,14 @@ class PrefetchBuffer:
     def __init__(self, setting: Prefetch, *, in_process: bool = False) -> None:
         self.setting = setting
         self._in_process = in_process
-        self._waiting: deque[tuple[float, Execution]] = deque()
+        self.waiting: deque[tuple[float, Execution]] = deque()
+        """``(taken at, execution)``, oldest first (callers only read it)."""
         self._per_queue: Counter[str] = Counter()
         self._typical_run: dict[str, float] = {}
         """Per queue: moving average of run() durations (s); absent until a job has run."""
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self.waiting)
 
     def held(self, queue: str) -> int:
         return self._per_queue[queue]
@@ -88,7 +89,7 @@ class PrefetchBuffer:
                 ahead = min(ahead, IN_PROCESS_CLAIM - limit)
         else:
             ahead = cap = self.setting
-        return max(0, min(ahead - self._per_queue[queue], cap - len(self._waiting)))
+        return max(0, min(ahead - self._per_queue[queue], cap - len(self.waiting)))
 
     def ran(self, queue: str, seconds: float) -> None:
         """Note how long a job of ``queue`` ran."""
@@ -96,14 +97,14 @@ class PrefetchBuffer:
         self._typical_run[queue] = seconds if typical is None else typical + _WEIGHT * (seconds - typical)
 
     def add(self, execution: Execution, now: float) -> None:
-        self._waiting.append((now, execution))
+        self.waiting.append((now, execution))
         self._per_queue[execution.record.queue] += 1
 
     def take(self, can_start: Callable[[str], bool]) -> Execution | None:
         """The oldest prefetched job whose queue has a free slot now (removed), or None."""
-        for index, (_, execution) in enumerate(self._waiting):
+        for index, (_, execution) in enumerate(self.waiting):
             if can_start(execution.record.queue):
-                del self._waiting[index]
+                del self.waiting[index]
                 self._per_queue[execution.record.queue] -= 1
                 return execution
         return None
@@ -114,7 +115,7 @@ class PrefetchBuffer:
         for ``HOLD_LIMIT`` seconds (an explicit N holds its jobs until a slot frees)."""
         kept: deque[tuple[float, Execution]] = deque()
         given: list[Execution] = []
-        for since, execution in self._waiting:
+        for since, execution in self.waiting:
             queue = execution.record.queue
             overdue = self.setting == "auto" and now - since >= HOLD_LIMIT
             if not overdue and keep(queue):
@@ -125,11 +126,11 @@ class PrefetchBuffer:
             self._per_queue[queue] -= 1
             execution.abort(GivenBack())
             given.append(execution)
-        self._waiting = kept
+        self.waiting = kept
         return given
 
     def next_expiry(self) -> float | None:
         """When the oldest prefetched job is due to be given back (loop time), if any."""
-        if self.setting != "auto" or not self._waiting:
+        if self.setting != "auto" or not self.waiting:
             return None
-        return self._waiting[0][0] + HOLD_LIMIT
+        return self.waiting[0][0] + HOLD_LIMIT
