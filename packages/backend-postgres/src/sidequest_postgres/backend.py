@@ -240,14 +240,13 @@ class PostgresBackend(ScheduleStore):
                 f"connection= must be an asyncpg connection, got {type(connection).__name__}"
             )
         shape = (bool(skip_duplicates), self.notifies)
+        channel = [self.channel] if self.notifies else []  # the NOTIFY channel follows the rows
         if connection is None and len(jobs) >= PIPELINE_FROM:
-            return await self._enqueue_in_parts(jobs, shape)
+            return await self._enqueue_in_parts(jobs, shape, channel)
         if len(jobs) == 1:
-            sql, args = self._sql.enqueue_one[shape], insert_values(jobs[0])
+            sql, args = self._sql.enqueue_one[shape], [*insert_values(jobs[0]), *channel]
         else:
-            sql, args = self._sql.enqueue[shape], [insert_document(jobs)]
-        if self.notifies:
-            args.append(self.channel)
+            sql, args = self._sql.enqueue[shape], [insert_document(jobs), *channel]
         try:
             if connection is None:
                 rows = await (await self._db()).fetch(sql, *args)
@@ -259,13 +258,14 @@ class PostgresBackend(ScheduleStore):
             self._wake_locally()
         return _inserted(jobs, rows)
 
-    async def _enqueue_in_parts(self, jobs: Sequence[NewJob], shape: tuple[bool, bool]) -> list[JobRecord]:
+    async def _enqueue_in_parts(
+        self, jobs: Sequence[NewJob], shape: tuple[bool, bool], channel: list[str]
+    ) -> list[JobRecord]:
         """A large batch as several statements in one transaction (see ``_pipeline``)."""
-        extra = [self.channel] if self.notifies else []
         try:
             async with (await self._db()).acquire() as conn:
                 records = await fetch_in_parts(
-                    conn, self._sql.enqueue_in_parts[shape], jobs, insert_document, _inserted, extra
+                    conn, self._sql.enqueue_in_parts[shape], jobs, insert_document, _inserted, channel
                 )
         except asyncpg.UniqueViolationError as exc:
             raise await self._duplicate(exc, jobs) from None

@@ -53,7 +53,7 @@ class Execution:
     abort_cancels: int = 0
     """Cancellations of ``task`` requested by ``abort`` (told apart from anyone else's)."""
     spawned_at: float = 0.0
-    """Event-loop time its task was created (how long its run took is measured from it)."""
+    """``time.monotonic()`` when its task was created (its run time is measured from it)."""
 
     def ran(self) -> None:
         callback, self.on_ran = self.on_ran, None
@@ -98,8 +98,6 @@ class Executor:
         self._engine = engine
         self._async_run: dict[type[Job], bool] = {}
         """Per job class: whether ``run`` is a coroutine function (asked once, not per job)."""
-        self._runners: dict[str, str] = {}
-        """Per queue: its runner (settled when the worker starts)."""
 
     async def execute(self, execution: Execution) -> bool:
         """Start, run and record the job. Returns True while its completion is still being
@@ -160,10 +158,7 @@ class Executor:
 
     async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
         record = execution.record
-        runner = self._runners.get(record.queue)
-        if runner is None:
-            runner = self._runners[record.queue] = self._engine.runner_for(record.queue)
-        if runner == "process":
+        if self._engine.runner_for(record.queue) == "process":
             return await self._engine.process_pool.run(record, execution.signal)
         job = job_class(*record.constructor_args)
         job._bind(record, execution.signal)

@@ -66,12 +66,6 @@ class PrefetchBuffer:
         self._typical_run: dict[str, float] = {}
         """Per queue: moving average of run() durations (s); absent until a job has run."""
 
-    def __len__(self) -> int:
-        return len(self.waiting)
-
-    def held(self, queue: str) -> int:
-        return self._per_queue[queue]
-
     def room(self, queue: str, limit: int, total: int) -> int:
         """How many more jobs of ``queue`` (run ``limit`` at a time, by a worker running
         ``total`` jobs at once) may wait here now.
@@ -114,6 +108,9 @@ class PrefetchBuffer:
         """Remove and return, aborted with ``GivenBack``, the jobs whose queue ``keep``
         rejects (all of them with ``keep=lambda _: False``) and, with ``"auto"``, those held
         for ``HOLD_LIMIT`` seconds (an explicit N holds its jobs until a slot frees)."""
+        expiry = self.next_expiry()
+        if (expiry is None or now < expiry) and all(keep(q) for q, n in self._per_queue.items() if n):
+            return []  # the common case, checked per queue rather than per job
         kept: deque[tuple[float, Execution]] = deque()
         given: list[Execution] = []
         for since, execution in self.waiting:
@@ -131,7 +128,7 @@ class PrefetchBuffer:
         return given
 
     def next_expiry(self) -> float | None:
-        """When the oldest prefetched job is due to be given back (loop time), if any."""
+        """When the oldest prefetched job is due to be given back (``time.monotonic()``), if any."""
         if self.setting != "auto" or not self.waiting:
             return None
         return self.waiting[0][0] + HOLD_LIMIT
