@@ -127,3 +127,56 @@ async def test_many_jobs_respect_concurrency(sq: Sidequest) -> None:
     assert all(r.state == JobState.COMPLETED for r in finals)
     counts = await sq.jobs.count()
     assert counts.completed >= 40
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_prefetched_jobs_are_given_back_unrun_on_pause_and_stop(kind: str, tmp_path: Path) -> None:
+    """Jobs taken ahead of a free slot are held in the database like running ones, and are
+    written back to waiting, attempt not consumed, when their queue is paused or the worker
+    stops (docs: queues.md, "Prefetch")."""
+    jobs.Tracked.reset()
+    async with backend_url(kind, tmp_path) as url:
+        sq = Sidequest(
+            url,
+            poll_interval=0.05,
+            lease=5,
+            heartbeat_interval=0.5,
+            shutdown_timeout=0.2,
+            max_concurrent_jobs=1,
+            prefetch=2,
+            queues=[QueueConfig("first", concurrency=1, priority=10), QueueConfig("second", concurrency=1)],
+        )
+        try:
+            first = await sq.build(jobs.Tracked).queue("first").enqueue_many([(30,)] * 3)
+            second = await sq.build(jobs.Tracked).queue("second").enqueue_many([(30,)] * 3)
+            await sq.start()
+            # one job of "first" runs, two more are taken ahead of the only slot
+            assert await held_ids(sq, {r.id for r in first})
+            stored = [await sq.jobs.get(r.id) for r in first]
+            assert [r.state for r in stored] == [JobState.RUNNING] * 3 and jobs.Tracked.peak == 1
+            (running,) = jobs.Tracked.started
+
+            await sq.queues.pause("first")  # its prefetched jobs go back; the running one runs on
+            others = {r.id for r in first} - {running}
+            assert await held_ids(sq, {running} | {r.id for r in second[:2]})
+            for job_id in others:
+                record = await sq.jobs.get(job_id)
+                assert (record.state, record.attempt) == (JobState.WAITING, 0)
+
+            await sq.stop()  # the running job is released after the timeout, the prefetched at once
+            records = [await sq.jobs.get(r.id) for r in [*first, *second]]
+            assert {(r.state, r.attempt) for r in records} == {(JobState.WAITING, 0)}
+            assert jobs.Tracked.ran == []
+        finally:
+            await sq.close()
+            jobs.Tracked.reset()
+
+
+async def held_ids(sq: Sidequest, expected: set[int]) -> bool:
+    """Whether the jobs the worker holds become exactly ``expected`` within 5 s."""
+    for _ in range(500):
+        if {r.id for r in sq.running_jobs} == expected:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+

@@ -197,13 +197,17 @@ class AbortedWithoutAwaiting(Job):
 
 
 class Tracked(Job):
-    """Runs for ``seconds``; records the most runs seen at once (``peak``) and the ids run."""
+    """Runs for ``seconds``; records the most runs seen at once (``peak``), the ids started
+    and the ids whose run finished."""
 
     now = 0
     peak = 0
+    started: list[int] = []
     ran: list[int] = []
 
     async def run(self, seconds: float = 0.0) -> None:
+        assert self.record is not None
+        Tracked.started.append(self.record.id)
         Tracked.now += 1
         Tracked.peak = max(Tracked.peak, Tracked.now)
         try:
@@ -213,10 +217,10 @@ class Tracked(Job):
                 await asyncio.sleep(0)
         finally:
             Tracked.now -= 1
-        assert self.record is not None
         Tracked.ran.append(self.record.id)
 
     @classmethod
     def reset(cls) -> None:
         cls.now = cls.peak = 0
+        cls.started = []
         cls.ran = []
