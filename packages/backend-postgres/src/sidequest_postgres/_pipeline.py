@@ -54,11 +54,13 @@ async def fetch_in_parts(
     in_flight: asyncio.Task[list[Record]] | None = None
     await connection.execute(_BEGIN)
     try:
-        in_flight = await _send(connection, sql, encode(parts[0]), extra)
+        in_flight = _start(connection, sql, encode(parts[0]), extra)
+        await asyncio.sleep(0)  # the statement reaches the socket before we go on computing
         for previous, part in itertools.pairwise(parts):
             parameter = encode(part)  # the server is busy with ``previous`` meanwhile
             rows = await asyncio.shield(in_flight)
-            in_flight = await _send(connection, sql, parameter, extra)
+            in_flight = _start(connection, sql, parameter, extra)
+            await asyncio.sleep(0)
             out.extend(decode(previous, rows))
         rows = await asyncio.shield(in_flight)
         out.extend(decode(parts[-1], rows))
@@ -75,10 +77,9 @@ async def fetch_in_parts(
     return out
 
 
-async def _send(
+def _start(
     connection: AnyConnection, sql: str, parameter: Any, extra: Sequence[Any]
 ) -> asyncio.Task[list[Record]]:
-    """Start the statement and let it reach the socket before the caller goes on computing."""
-    task = asyncio.ensure_future(connection.fetch(sql, parameter, *extra))
-    await asyncio.sleep(0)
-    return task
+    """The statement as a task, held by the caller before anything can cancel it: a task the
+    error path did not know of would still own the connection during the rollback."""
+    return asyncio.ensure_future(connection.fetch(sql, parameter, *extra))
