@@ -45,6 +45,51 @@ def insert_document(jobs: Sequence[NewJob]) -> str:
     )
 
 
+_SHARED_POSITIONS = (0, 1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 14)
+"""The places in ``insert_values`` of everything but args (3), kwargs (4) and digest (10)."""
+
+
+def shared_values(jobs: Sequence[NewJob]) -> list[Any] | None:
+    """The 12 values every job of ``jobs`` shares (see ``_sql._INSERT_SHARED``), or None when
+    any job differs from the first in anything but its payload and digest.
+
+    Shared means the same objects, which is what a builder's ``enqueue_many`` hands over;
+    equal values would not do (``1 == True`` and ``(1,) == (True,)`` in Python, not in JSON).
+    """
+    first = jobs[0]
+    queue, script, job_class = first.queue, first.script, first.job_class
+    constructor_args, max_attempts, timeout = first.constructor_args, first.max_attempts, first.timeout
+    available_at, available_in = first.available_at, first.available_in
+    config, retry_delay, backoff = first.uniqueness_config, first.retry_delay, first.backoff_strategy
+    for job in jobs:
+        if (
+            job.queue is not queue
+            or job.script is not script
+            or job.job_class is not job_class
+            or job.constructor_args is not constructor_args
+            or job.max_attempts is not max_attempts
+            or job.available_at is not available_at
+            or job.available_in is not available_in
+            or job.timeout is not timeout
+            or job.uniqueness_config is not config
+            or job.retry_delay is not retry_delay
+            or job.backoff_strategy is not backoff
+        ):
+            return None
+    values = insert_values(first)
+    return [values[i] for i in _SHARED_POSITIONS]
+
+
+def shared_document(jobs: Sequence[NewJob]) -> str:
+    """The rows of a shared batch as one JSON array of ``[args, kwargs, digest]``."""
+    return dumps(
+        [
+            [job.args, job.kwargs if type(job.kwargs) is dict else dict(job.kwargs), job.unique_digest]
+            for job in jobs
+        ]
+    )
+
+
 def queue_values(queue: QueueRecord) -> tuple[str, int, int, str]:
     return queue.name, queue.concurrency, int(queue.priority), QueueState(queue.state).value
 

@@ -33,7 +33,7 @@ from . import _schema
 from ._codec import dumps
 from ._config import PostgresOptions, parse_options
 from ._listener import Listener
-from ._params import insert_document, insert_values, queue_values
+from ._params import insert_document, insert_values, queue_values, shared_document, shared_values
 from ._pipeline import PIPELINE_FROM, fetch_in_parts
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
@@ -241,10 +241,13 @@ class PostgresBackend(ScheduleStore):
             )
         shape = (bool(skip_duplicates), self.notifies)
         channel = [self.channel] if self.notifies else []  # the NOTIFY channel follows the rows
+        shared = shared_values(jobs) if len(jobs) > 1 else None
         if connection is None and len(jobs) >= PIPELINE_FROM:
-            return await self._enqueue_in_parts(jobs, shape, channel)
+            return await self._enqueue_in_parts(jobs, shape, shared, channel)
         if len(jobs) == 1:
             sql, args = self._sql.enqueue_one[shape], [*insert_values(jobs[0]), *channel]
+        elif shared is not None:
+            sql, args = self._sql.enqueue_shared[shape], [shared_document(jobs), *shared, *channel]
         else:
             sql, args = self._sql.enqueue[shape], [insert_document(jobs), *channel]
         try:
@@ -259,14 +262,21 @@ class PostgresBackend(ScheduleStore):
         return _inserted(jobs, rows)
 
     async def _enqueue_in_parts(
-        self, jobs: Sequence[NewJob], shape: tuple[bool, bool], channel: list[str]
+        self,
+        jobs: Sequence[NewJob],
+        shape: tuple[bool, bool],
+        shared: list[Any] | None,
+        channel: list[str],
     ) -> list[JobRecord]:
         """A large batch as several statements in one transaction (see ``_pipeline``)."""
+        if shared is None:
+            sql, encode, extra = self._sql.enqueue_in_parts[shape], insert_document, channel
+        else:
+            sql, encode = self._sql.enqueue_shared_in_parts[shape], shared_document
+            extra = [*shared, *channel]
         try:
             async with (await self._db()).acquire() as conn:
-                records = await fetch_in_parts(
-                    conn, self._sql.enqueue_in_parts[shape], jobs, insert_document, _inserted, channel
-                )
+                records = await fetch_in_parts(conn, sql, jobs, encode, _inserted, extra)
         except asyncpg.UniqueViolationError as exc:
             raise await self._duplicate(exc, jobs) from None
         if records:
