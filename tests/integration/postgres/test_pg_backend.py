@@ -213,6 +213,45 @@ async def test_claim_uses_the_partial_index(backend: PostgresBackend, conn: asyn
     assert "Seq Scan on sidequest_jobs" not in plan, plan
 
 
+async def test_complete_many_gives_each_job_its_own_result_and_token(backend: PostgresBackend) -> None:
+    await backend.enqueue([job(args=(i,)) for i in range(6)])
+    jobs = await backend.claim_and_start("default", 6, "w1", 30)
+    results: list[object] = [{"big": 1e16, "s": "e+1"}, None, ["x", 2.5], "plain"]
+    done = await backend.complete_many(
+        [(j.id, str(j.lease_token), result) for j, result in zip(jobs, results, strict=False)]
+        # swapped tokens: each is a real token, but of the other job
+        + [(jobs[4].id, str(jobs[5].lease_token), 0), (jobs[5].id, str(jobs[4].lease_token), 0)]
+        # an id given again with a wrong token, then with its own: its own still counts
+        + [(jobs[0].id, str(jobs[1].lease_token), 1), (jobs[3].id, "0" * 32, 1)]
+    )
+    assert done == {j.id for j in jobs[:4]}
+    for j, result in zip(jobs, results, strict=False):
+        stored = await backend.get_job(j.id)
+        assert stored is not None and (stored.state, stored.result) == (JobState.COMPLETED, result)
+    for j in jobs[4:]:
+        assert (await backend.get_job(j.id)).state == JobState.RUNNING  # type: ignore[union-attr]
+    late = await backend.complete_many([(jobs[4].id, "0" * 32, 1), (jobs[4].id, str(jobs[4].lease_token), 7)])
+    assert late == {jobs[4].id} and (await backend.get_job(jobs[4].id)).result == 7  # type: ignore[union-attr]
+
+
+async def test_complete_many_finds_its_rows_by_primary_key(
+    backend: PostgresBackend, conn: asyncpg.Connection
+) -> None:
+    await backend.enqueue([job(args=(i,)) for i in range(3000)])
+    held = await backend.claim_and_start("default", 2000, "w1", 30)  # many held jobs, as under load
+    await conn.execute(f"ANALYZE {backend._sql.jobs}")
+    ids = [j.id for j in held[:100]]
+    tokens = "{" + ",".join(f'"{j.id}":"{j.lease_token}"' for j in held[:100]) + "}"
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")  # the table is small; it would not be
+        plan = "\n".join(
+            row[0]
+            for row in await conn.fetch(f"EXPLAIN {backend._sql.complete_many}", ids, tokens, "{}")
+        )
+    assert "sidequest_jobs_pkey" in plan, plan
+    assert "lease_idx" not in plan, plan  # a walk over every held job, to complete 100
+
+
 # transitions -----------------------------------------------------------------------------------
 async def test_transitions_are_fenced_by_state_and_lease_token(backend: PostgresBackend) -> None:
     await backend.enqueue([job()])

@@ -318,17 +318,32 @@ class PostgresBackend(ScheduleStore):
         return [job_record(row) for row in rows]
 
     async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
-        """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row)."""
-        valid = [(i, token, result) for i, token, result in items if token and _is_token(token)]
-        if not valid:
-            return set()
-        rows = await (await self._db()).fetch(
-            self._sql.complete_many,
-            [i for i, _, _ in valid],
-            [token for _, token, _ in valid],
-            [None if result is None else dumps(result) for _, _, result in valid],
-        )
-        return {row[0] for row in rows}
+        """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row).
+
+        The tokens and the results travel as JSON objects keyed by id (results only when not
+        None). An id given more than once (never by the engine) gets one more statement per
+        repetition, so every pair is tried as it would be on its own.
+        """
+        pending = [(i, token, result) for i, token, result in items if token and _is_token(token)]
+        done: set[int] = set()
+        while pending:
+            batch: dict[str, tuple[str, Any]] = {}
+            repeated = []
+            for item in pending:
+                key = str(item[0])
+                if key in batch:
+                    repeated.append(item)
+                else:
+                    batch[key] = (item[1], item[2])
+            rows = await (await self._db()).fetch(
+                self._sql.complete_many,
+                [i for i, _, _ in pending],
+                dumps({key: token for key, (token, _) in batch.items()}),
+                dumps({key: result for key, (_, result) in batch.items() if result is not None}),
+            )
+            done.update(row[0] for row in rows)
+            pending = [item for item in repeated if item[0] not in done]
+        return done
 
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
         if change.lease_token is not None and not _is_token(change.lease_token):
