@@ -234,22 +234,22 @@ async def test_complete_many_gives_each_job_its_own_result_and_token(backend: Po
     assert late == {jobs[4].id} and (await backend.get_job(jobs[4].id)).result == 7  # type: ignore[union-attr]
 
 
-async def test_complete_many_finds_its_rows_by_primary_key(
-    backend: PostgresBackend, conn: asyncpg.Connection
+@pytest.mark.parametrize("statement", ["complete_many", "heartbeat_renew", "heartbeat_check"])
+async def test_fenced_batches_find_their_rows_by_primary_key(
+    backend: PostgresBackend, conn: asyncpg.Connection, statement: str
 ) -> None:
     await backend.enqueue([job(args=(i,)) for i in range(3000)])
     held = await backend.claim_and_start("default", 2000, "w1", 30)  # many held jobs, as under load
     await conn.execute(f"ANALYZE {backend._sql.jobs}")
     ids = [j.id for j in held[:100]]
     tokens = "{" + ",".join(f'"{j.id}":"{j.lease_token}"' for j in held[:100]) + "}"
+    third = {"complete_many": ["{}"], "heartbeat_renew": [30.0], "heartbeat_check": []}[statement]
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")  # the table is small; it would not be
-        plan = "\n".join(
-            row[0]
-            for row in await conn.fetch(f"EXPLAIN {backend._sql.complete_many}", ids, tokens, "{}")
-        )
+        sql = getattr(backend._sql, statement)
+        plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {sql}", ids, tokens, *third))
     assert "sidequest_jobs_pkey" in plan, plan
-    assert "lease_idx" not in plan, plan  # a walk over every held job, to complete 100
+    assert "lease_idx" not in plan, plan  # a walk over every held job, to touch 100
 
 
 # transitions -----------------------------------------------------------------------------------

@@ -176,29 +176,32 @@ SELECT * FROM claimed ORDER BY available_at, id"""
             "SET state = 'claimed', claimed_at",
             f"SET state = 'running', attempt = j.attempt + 1, attempted_at = {NOW_MS}, claimed_at",
         )
-        # the rows by primary key (``id = ANY``), each checked against its own token and given
-        # its own result by key lookups in two JSON objects parsed once (InitPlans). A join
-        # with ``unnest`` of the pairs was planned as a walk of the lease index, visiting every
-        # held job's row to complete a few: 40 % of the server's time per job. The state test
-        # sits inside the CASE so that the planner cannot match the lease index's predicate
-        # and choose that walk again
+        def owned(states: str) -> str:
+            """Rows of ids $1 in ``states`` whose lease token is the one the JSON object $2
+            (id → token, parsed once: an InitPlan) gives them, found by primary key.
+
+            A join with ``unnest`` of the (id, token) pairs was planned as a walk of the lease
+            index, visiting every held job's row to touch a few. The state test sits inside
+            the CASE so that the planner cannot match the lease index's predicate again.
+            """
+            return (
+                f"j.id = ANY($1::bigint[]) AND j.lease_token = CASE WHEN j.state {states}"
+                " THEN ((SELECT $2::text::jsonb) ->> j.id::text)::uuid END"
+            )
+
+        # each completed job's result is a key lookup in the JSON object $3 (id → result)
         self.complete_many = f"""
 UPDATE {jobs} AS j
 SET state = 'completed', completed_at = {NOW_MS}, result = (SELECT $3::text::jsonb) -> j.id::text,
     lease_token = NULL, lease_expires_at = NULL
-WHERE j.id = ANY($1::bigint[])
-  AND j.lease_token = CASE WHEN j.state = 'running' THEN ((SELECT $2::text::jsonb) ->> j.id::text)::uuid END
+WHERE {owned("= 'running'")}
 RETURNING j.id"""
         self.heartbeat_renew = f"""
 UPDATE {jobs} AS j
 SET lease_expires_at = date_trunc('milliseconds', now() + $3::float8 * interval '1 second')
-FROM unnest($1::bigint[], $2::text[]::uuid[]) AS l(id, token)
-WHERE j.id = l.id AND j.lease_token = l.token AND j.state IN {HELD}
+WHERE {owned(f"IN {HELD}")}
 RETURNING j.id"""
-        self.heartbeat_check = f"""
-SELECT j.id FROM {jobs} AS j
-JOIN unnest($1::bigint[], $2::text[]::uuid[]) AS l(id, token) ON j.id = l.id AND j.lease_token = l.token
-WHERE j.state IN {HELD}"""
+        self.heartbeat_check = f"SELECT j.id FROM {jobs} AS j WHERE {owned(f'IN {HELD}')}"
         exhausted = "j.state = 'running' AND j.attempt >= j.max_attempts"
         lost_error = (
             "jsonb_build_object('type', $1::text, 'message', $2::text, 'traceback', NULL,"

@@ -364,14 +364,10 @@ class PostgresBackend(ScheduleStore):
         return record
 
     async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
-        ids: list[int] = []
-        tokens: list[str] = []
-        for job_id, token in leases.items():
-            if token and _is_token(token):
-                ids.append(job_id)
-                tokens.append(token)
-        if not ids:
+        held = {job_id: token for job_id, token in leases.items() if token and _is_token(token)}
+        if not held:
             return set()
+        ids, tokens = list(held), dumps({str(job_id): token for job_id, token in held.items()})
         pool = await self._db()
         if lease is None:
             rows = await pool.fetch(self._sql.heartbeat_check, ids, tokens)
