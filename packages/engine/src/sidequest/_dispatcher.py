@@ -45,7 +45,10 @@ class Dispatcher:
         self._loop = asyncio.get_running_loop()
         self._queues: list[QueueRecord] = []
         self._queues_read_at = float("-inf")
+        """When ``_queues`` was read (``-inf``: never, or changed by this process since)."""
         self._notified = False
+        self._refreshing: asyncio.Task[None] | None = None
+        """The re-read of the queue settings in flight, if any."""
 
     # wake-ups ----------------------------------------------------------------------------
     def wake(self) -> None:
@@ -63,6 +66,13 @@ class Dispatcher:
 
     # loop ----------------------------------------------------------------------------------
     async def run(self) -> None:
+        try:
+            await self._loop_until_stopped()
+        finally:
+            if self._refreshing is not None:
+                self._refreshing.cancel()
+
+    async def _loop_until_stopped(self) -> None:
         engine = self._engine
         failures = 0
         while not self._stopping:
@@ -125,13 +135,35 @@ class Dispatcher:
         return total
 
     async def _active_queues(self) -> list[QueueRecord]:
-        """Queue settings, re-read at most every ``QUEUE_REFRESH`` seconds (or when invalidated)."""
+        """Queue settings: read now when this process has none or changed them itself;
+        otherwise re-read in the background once older than ``QUEUE_REFRESH`` seconds
+        (``NOTIFIED_REFRESH`` after a wake-up). A pass never waits for that re-read (it
+        cost a round trip to every twelfth pickup): it claims by the settings it has, and
+        the new ones wake the loop when they arrive."""
         age = self._loop.time() - self._queues_read_at
-        if age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH):
+        if age == float("inf"):
+            await self._read_queues()
+        elif self._refreshing is None and (
+            age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH)
+        ):
             self._notified = False
-            self._queues = await self._engine.backend.list_queues()
-            self._queues_read_at = self._loop.time()
+            self._refreshing = asyncio.create_task(self._refresh_queues(), name="sidequest-queue-settings")
         return self._queues
+
+    async def _read_queues(self) -> None:
+        self._notified = False
+        self._queues = await self._engine.backend.list_queues()
+        self._queues_read_at = self._loop.time()
+
+    async def _refresh_queues(self) -> None:
+        try:
+            await self._read_queues()
+        except Exception:
+            log.warning("could not re-read the queue settings; keeping the previous ones", exc_info=True)
+            self._queues_read_at = self._loop.time()  # tried again in QUEUE_REFRESH seconds
+        finally:
+            self._refreshing = None
+        self._wakeup.set()
 
     def _next_wait(self) -> float:
         """Seconds until the next pass: the poll interval, or sooner when a wake-up still

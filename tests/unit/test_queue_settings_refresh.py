@@ -1,0 +1,125 @@
+"""The claim loop's copy of the queue settings (memory backend, its queue reads slowed down).
+
+A pass claims by the settings it has: re-reading them (every ``QUEUE_REFRESH`` seconds, or
+``NOTIFIED_REFRESH`` after a wake-up) happens beside it, and the new settings wake the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sample_jobs as jobs
+from sidequest import QueueConfig, Sidequest
+from sidequest._dispatcher import NOTIFIED_REFRESH
+from sidequest.backend import MemoryBackend, QueueRecord
+
+
+class SlowQueueReads(MemoryBackend):
+    """Reading the queue settings takes ``delay`` seconds, or fails when ``broken``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.0
+        self.broken = False
+        self.reads = 0
+
+    async def list_queues(self, order_by: str = "priority", descending: bool = True) -> list[QueueRecord]:
+        self.reads += 1
+        if self.broken:
+            raise ConnectionError("the database went away")
+        await asyncio.sleep(self.delay)
+        return await super().list_queues(order_by, descending)
+
+
+@pytest.fixture(autouse=True)
+def tracked() -> Iterator[None]:
+    jobs.Tracked.reset()
+    yield
+    jobs.Tracked.reset()
+
+
+def engine(backend: MemoryBackend, **options: Any) -> Sidequest:
+    return Sidequest(backend, poll_interval=0.05, heartbeat_interval=0.2, lease=5, **options)
+
+
+async def started_within(record_id: int, seconds: float) -> float:
+    """Seconds until the job ``record_id`` started (fails after ``seconds``)."""
+    begin = time.monotonic()
+    while record_id not in jobs.Tracked.started:
+        if time.monotonic() - begin > seconds:
+            raise AssertionError(f"job #{record_id} did not start within {seconds} s")
+        await asyncio.sleep(0.002)
+    return time.monotonic() - begin
+
+
+async def test_a_pickup_does_not_wait_for_the_queue_settings() -> None:
+    backend = SlowQueueReads()
+    worker = engine(backend, queues=[QueueConfig("default", concurrency=2)])
+    await worker.start()
+    try:
+        first = await worker.build(jobs.Tracked).enqueue()
+        await started_within(first.id, 5)
+        backend.delay = 3.0  # from now on a read of the settings takes 3 s
+        await asyncio.sleep(NOTIFIED_REFRESH + 0.1)  # the next wake-up finds them old
+        reads = backend.reads
+        job = await worker.build(jobs.Tracked).enqueue()
+        waited = await started_within(job.id, 2.5)  # before the read could have returned
+        assert backend.reads == reads + 1, "the wake-up did start a re-read"
+        assert waited < 2.5
+    finally:
+        backend.delay = 0.0
+        await worker.stop()
+
+
+async def test_a_queue_created_by_another_process_is_claimed_after_the_read() -> None:
+    backend = SlowQueueReads()
+    worker = engine(backend)  # serves every active queue
+    client = engine(backend)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.1)  # the worker has read the settings: no queue "fresh" yet
+        backend.delay = 0.2
+        job = await client.build(jobs.Tracked).queue("fresh").enqueue()
+        await started_within(job.id, 5)
+    finally:
+        await worker.stop()
+
+
+async def test_a_failed_read_keeps_the_previous_settings(caplog: pytest.LogCaptureFixture) -> None:
+    backend = SlowQueueReads()
+    worker = engine(backend, queues=[QueueConfig("default", concurrency=2)])
+    await worker.start()
+    try:
+        await started_within((await worker.build(jobs.Tracked).enqueue()).id, 5)
+        backend.broken = True
+        reads = backend.reads
+        with caplog.at_level(logging.WARNING, logger="sidequest"):
+            for _ in range(3):
+                await asyncio.sleep(NOTIFIED_REFRESH + 0.05)
+                await started_within((await worker.build(jobs.Tracked).enqueue()).id, 5)
+        assert backend.reads > reads, "it kept trying"
+        assert "could not re-read the queue settings" in caplog.text
+    finally:
+        backend.broken = False
+        await worker.stop()
+
+
+async def test_the_read_in_flight_ends_with_the_worker() -> None:
+    backend = SlowQueueReads()
+    worker = engine(backend, queues=[QueueConfig("default", concurrency=2)])
+    await worker.start()
+    await started_within((await worker.build(jobs.Tracked).enqueue()).id, 5)
+    backend.delay = 30.0
+    await asyncio.sleep(NOTIFIED_REFRESH + 0.05)
+    await worker.build(jobs.Tracked).enqueue()  # wakes the loop: a 30 s read starts
+    await asyncio.sleep(0.05)
+    refreshing = [t for t in asyncio.all_tasks() if t.get_name() == "sidequest-queue-settings"]
+    assert len(refreshing) == 1
+    await asyncio.wait_for(worker.stop(), 5)
+    await asyncio.sleep(0)
+    assert refreshing[0].done()
