@@ -8,7 +8,6 @@ limit, and a canceled prefetched job never runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 import sample_jobs as jobs
@@ -16,12 +15,7 @@ from sidequest import ConfigurationError, JobState, QueueConfig, Sidequest
 from sidequest._prefetch import HOLD_LIMIT, MIN_AHEAD, PrefetchBuffer
 from sidequest.backend import JobRecord, MemoryBackend
 
-
-@pytest.fixture(autouse=True)
-def tracked() -> Iterator[None]:
-    jobs.Tracked.reset()
-    yield
-    jobs.Tracked.reset()
+pytestmark = pytest.mark.usefixtures("tracked")
 
 
 def engine(concurrency: int, **options: object) -> Sidequest:

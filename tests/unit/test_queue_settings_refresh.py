@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,11 +35,7 @@ class SlowQueueReads(MemoryBackend):
         return await super().list_queues(order_by, descending)
 
 
-@pytest.fixture(autouse=True)
-def tracked() -> Iterator[None]:
-    jobs.Tracked.reset()
-    yield
-    jobs.Tracked.reset()
+pytestmark = pytest.mark.usefixtures("tracked")
 
 
 def engine(backend: MemoryBackend, **options: Any) -> Sidequest:

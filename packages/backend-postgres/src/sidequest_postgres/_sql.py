@@ -104,30 +104,29 @@ class Statements:
                 " RETURNING id, inserted_at, available_at, unique_digest, queue"
             )
 
-        def enqueue(skip_duplicates: bool, wake: bool) -> str:
-            notify = (
-                " CROSS JOIN (SELECT count(pg_notify($2, left(q.queue, 200))) AS n"
-                " FROM (SELECT DISTINCT queue FROM ins) AS q) AS woken"
-                if wake
-                else ""
-            )
+        def batch(source: str, woken: str, skip_duplicates: bool, wake: bool) -> str:
+            """A batch insert; ``woken``: the NOTIFY of its queues, as a one-row query."""
+            notify = f" CROSS JOIN ({woken}) AS woken" if wake else ""
             return (
-                f"WITH ins AS ({insert(_INSERT_SOURCE, skip_duplicates)})"
-                f" SELECT ins.* FROM ins{notify} ORDER BY ins.id"
-            )
-
-        def enqueue_shared(skip_duplicates: bool, wake: bool) -> str:
-            notify = (
-                " CROSS JOIN (SELECT count(pg_notify($14, left($2::text, 200))) AS n"
-                " FROM (SELECT FROM ins LIMIT 1) AS one) AS woken"
-                if wake
-                else ""
-            )
-            return (
-                f"WITH ins AS ({insert(_INSERT_SHARED, skip_duplicates)})"
+                f"WITH ins AS ({insert(source, skip_duplicates)})"
                 " SELECT ins.id, ins.inserted_at, ins.available_at, ins.unique_digest"
                 f" FROM ins{notify} ORDER BY ins.id"
             )
+
+        def enqueue(skip_duplicates: bool, wake: bool) -> str:
+            woken = (
+                "SELECT count(pg_notify($2, left(q.queue, 200))) AS n"
+                " FROM (SELECT DISTINCT queue FROM ins) AS q"
+            )
+            return batch(_INSERT_SOURCE, woken, skip_duplicates, wake)
+
+        def enqueue_shared(skip_duplicates: bool, wake: bool) -> str:
+            """One queue ($2): one NOTIFY when anything was inserted."""
+            woken = (
+                "SELECT count(pg_notify($14, left($2::text, 200))) AS n"
+                " FROM (SELECT FROM ins LIMIT 1) AS one"
+            )
+            return batch(_INSERT_SHARED, woken, skip_duplicates, wake)
 
         def enqueue_one(skip_duplicates: bool, wake: bool) -> str:
             """One job: a plain VALUES insert plans and runs faster than a one-row batch."""
