@@ -49,11 +49,17 @@ class Dispatcher:
         self._notified = False
         self._refreshing: asyncio.Task[None] | None = None
         """The re-read of the queue settings in flight, if any."""
+        self._notifies = bool(engine.backend.notifies)
+        self._drained = False
+        """The last pass found no more ready work (every claim came back short) and nothing
+        woke us since: a freed slot needs no claim (only with a backend whose writes wake
+        every process; with polling, a freed slot is a chance to find new work)."""
 
     # wake-ups ----------------------------------------------------------------------------
     def wake(self) -> None:
         """Ask for a dispatch pass soon (safe from any thread): new work may be ready."""
         self._notified = True
+        self._drained = False
         try:
             self._loop.call_soon_threadsafe(self._wakeup.set)
         except RuntimeError:
@@ -84,7 +90,7 @@ class Dispatcher:
                 failures += 1
                 log.exception("dispatch failed (attempt %s); retrying", failures)
                 claimed = 0
-            if claimed and self.free_slots() > 0:
+            if claimed and self.free_slots() > 0 and not self._drained:
                 continue
             delay = self._next_wait() if not failures else min(5.0, engine.poll_interval * 2**failures)
             await self._wakeup.wait(delay)
@@ -117,11 +123,13 @@ class Dispatcher:
         self._give_back(claimable.__contains__)
         self._start_prefetched()
         total = 0
+        drained = self._notifies
         for name, limit in claimable.items():
             free = self.free_slots()
             start_now = max(0, min(limit - self._per_queue[name], free))
             ahead = self._prefetched.room(name, limit, engine.max_concurrent_jobs)
             if not start_now and ahead < max(1, limit // 2):
+                drained = False  # not asked: it may have work
                 continue  # every slot is busy and the buffer is more than half full
             want = start_now + ahead
             jobs = await engine.claim(name, want)
@@ -129,9 +137,11 @@ class Dispatcher:
                 self._take(record)
             engine.stats.claimed += len(jobs)
             total += len(jobs)
+            drained = drained and len(jobs) < want  # SKIP LOCKED: short means no more unlocked
             if self._stopping:
                 self._give_back(lambda _: False)
                 break
+        self._drained = drained
         return total
 
     async def _active_queues(self) -> list[QueueRecord]:
@@ -150,20 +160,25 @@ class Dispatcher:
             self._refreshing = asyncio.create_task(self._refresh_queues(), name="sidequest-queue-settings")
         return self._queues
 
-    async def _read_queues(self) -> None:
+    async def _read_queues(self) -> bool:
+        """Read the queue settings; return whether they changed."""
         self._notified = False
-        self._queues = await self._engine.backend.list_queues()
+        previous, self._queues = self._queues, await self._engine.backend.list_queues()
         self._queues_read_at = self._loop.time()
+        return self._queues != previous
 
     async def _refresh_queues(self) -> None:
+        changed = False
         try:
-            await self._read_queues()
+            changed = await self._read_queues()
         except Exception:
             log.warning("could not re-read the queue settings; keeping the previous ones", exc_info=True)
             self._queues_read_at = self._loop.time()  # tried again in QUEUE_REFRESH seconds
         finally:
             self._refreshing = None
-        self._wakeup.set()
+        if changed:  # a pass by the new settings (a queue resumed, added, given more slots)
+            self._drained = False
+            self._wakeup.set()
 
     def _next_wait(self) -> float:
         """Seconds until the next pass: the poll interval, or sooner when a wake-up still
@@ -245,7 +260,8 @@ class Dispatcher:
             self._prefetched.ran(queue, monotonic() - execution.spawned_at)
         if self._prefetched.waiting and not self._stopping:
             self._start_prefetched()
-        self._wakeup.set()
+        if not self._drained:
+            self._wakeup.set()
 
 
 class Wakeup:

@@ -1,7 +1,9 @@
-"""The claim loop's copy of the queue settings (memory backend, its queue reads slowed down).
+"""The claim loop's round trips (memory backend, instrumented).
 
-A pass claims by the settings it has: re-reading them (every ``QUEUE_REFRESH`` seconds, or
-``NOTIFIED_REFRESH`` after a wake-up) happens beside it, and the new settings wake the loop.
+A pass claims by the queue settings it has: re-reading them (every ``QUEUE_REFRESH``
+seconds, or ``NOTIFIED_REFRESH`` after a wake-up) happens beside it, and changed settings
+wake the loop. With a backend whose writes wake every process, a pass that found no more
+ready work is not followed by claims on freed slots; with polling it is.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ pytestmark = pytest.mark.usefixtures("tracked")
 
 
 def engine(backend: MemoryBackend, **options: Any) -> Sidequest:
-    return Sidequest(backend, poll_interval=0.05, heartbeat_interval=0.2, lease=5, **options)
+    defaults: dict[str, Any] = {"poll_interval": 0.05, "heartbeat_interval": 0.2, "lease": 5}
+    return Sidequest(backend, **(defaults | options))
 
 
 async def started_within(record_id: int, seconds: float) -> float:
@@ -118,3 +121,58 @@ async def test_the_read_in_flight_ends_with_the_worker() -> None:
     await asyncio.wait_for(worker.stop(), 5)
     await asyncio.sleep(0)
     assert refreshing[0].done()
+
+
+class CountedClaims(MemoryBackend):
+    """Counts claim statements; ``foreign`` enqueues wake nobody (another process's writes)."""
+
+    def __init__(self, *, notifies: bool) -> None:
+        super().__init__()
+        self.notifies = notifies  # type: ignore[misc]
+        self.claims = 0
+        self.empty_claims = 0
+        self.foreign = False
+
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[Any]:
+        jobs = await super().claim_and_start(queue, limit, worker_id, lease)
+        self.claims += 1
+        self.empty_claims += not jobs
+        return jobs
+
+    def _wake(self) -> None:
+        if not self.foreign:
+            super()._wake()
+
+
+async def test_a_lightly_loaded_worker_makes_one_claim_per_job() -> None:
+    backend = CountedClaims(notifies=True)
+    worker = engine(backend, queues=[QueueConfig("default", concurrency=10)])
+    await worker.start()
+    try:
+        await asyncio.sleep(0.2)
+        before, empty_before = backend.claims, backend.empty_claims
+        for _ in range(20):  # one at a time, each done before the next
+            await started_within((await worker.build(jobs.Tracked).enqueue()).id, 5)
+            await asyncio.sleep(0.02)
+        # a claim per job, and no claim when a job's slot frees with nothing left to claim
+        # (there were three before: the job's, one straight after it, one on the freed slot)
+        claims, empty = backend.claims - before, backend.empty_claims - empty_before
+        assert claims <= 20 + 6, (claims, empty)
+    finally:
+        await worker.stop()
+
+
+async def test_with_polling_a_freed_slot_still_looks_for_new_work() -> None:
+    backend = CountedClaims(notifies=False)
+    worker = engine(backend, queues=[QueueConfig("default", concurrency=1)], poll_interval=30.0)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.1)
+        busy = await worker.build(jobs.Tracked).enqueue(0.3)
+        await started_within(busy.id, 5)
+        backend.foreign = True  # written by another process: nobody is woken
+        waiting = await worker.build(jobs.Tracked).enqueue()
+        await started_within(waiting.id, 5)  # when the slot frees, not at the 30 s poll
+    finally:
+        backend.foreign = False
+        await worker.stop()
