@@ -133,19 +133,19 @@ class Statements:
             notify = ", pg_notify($16, left(ins.queue, 200))" if wake else ""
             return f"WITH ins AS ({insert(_INSERT_ONE, skip_duplicates)}) SELECT ins.*{notify} FROM ins"
 
+        def in_parts(statements: dict[tuple[bool, bool], str]) -> dict[tuple[bool, bool], str]:
+            """A batch written in parts (``_pipeline``) runs in a transaction of its own: the
+            transaction's start is every part's insert time, as one statement would have it."""
+            return {
+                shape: sql.replace("statement_timestamp()", "transaction_timestamp()")
+                for shape, sql in statements.items()
+            }
+
         shapes = [(skip, wake) for skip in (False, True) for wake in (False, True)]
         self.enqueue = {shape: enqueue(*shape) for shape in shapes}
-        # a batch written in parts (``_pipeline``) runs in a transaction of its own: the
-        # transaction's start is every part's insert time, as one statement would have it
-        self.enqueue_in_parts = {
-            shape: sql.replace("statement_timestamp()", "transaction_timestamp()")
-            for shape, sql in self.enqueue.items()
-        }
+        self.enqueue_in_parts = in_parts(self.enqueue)
         self.enqueue_shared = {shape: enqueue_shared(*shape) for shape in shapes}
-        self.enqueue_shared_in_parts = {
-            shape: sql.replace("statement_timestamp()", "transaction_timestamp()")
-            for shape, sql in self.enqueue_shared.items()
-        }
+        self.enqueue_shared_in_parts = in_parts(self.enqueue_shared)
         self.enqueue_one = {shape: enqueue_one(*shape) for shape in shapes}
         self.holder_of_digest = (
             f"SELECT id FROM {jobs} WHERE unique_digest = $1 AND {HOLDS_DIGEST} AND id <> $2"

@@ -327,20 +327,21 @@ class PostgresBackend(ScheduleStore):
         pending = [(i, token, result) for i, token, result in items if token and _is_token(token)]
         done: set[int] = set()
         while pending:
-            batch: dict[str, tuple[str, Any]] = {}
+            ids: list[int] = []
+            tokens: dict[str, str] = {}
+            results: dict[str, Any] = {}
             repeated = []
             for item in pending:
-                key = str(item[0])
-                if key in batch:
+                job_id, token, result = item
+                key = str(job_id)
+                if key in tokens:
                     repeated.append(item)
-                else:
-                    batch[key] = (item[1], item[2])
-            rows = await (await self._db()).fetch(
-                self._sql.complete_many,
-                [i for i, _, _ in pending],
-                dumps({key: token for key, (token, _) in batch.items()}),
-                dumps({key: result for key, (_, result) in batch.items() if result is not None}),
-            )
+                    continue
+                ids.append(job_id)
+                tokens[key] = token
+                if result is not None:
+                    results[key] = result
+            rows = await (await self._db()).fetch(self._sql.complete_many, ids, dumps(tokens), dumps(results))
             done.update(row[0] for row in rows)
             pending = [item for item in repeated if item[0] not in done]
         return done
