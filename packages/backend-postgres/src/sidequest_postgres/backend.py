@@ -38,6 +38,7 @@ from ._pipeline import PIPELINE_FROM, fetch_in_parts
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
 from ._sql import FINISHED_STATES, Statements
+from ._timestamps import install as install_timestamp_codec
 
 log = logging.getLogger("sidequest.postgres")
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ class PostgresBackend(ScheduleStore):
                     min_size=self.options.pool_min,
                     max_size=self.options.pool_max,
                     reset=_keep_session,
+                    init=install_timestamp_codec,
                     **self.options.pool_arguments(),
                 )
             return self._pool
