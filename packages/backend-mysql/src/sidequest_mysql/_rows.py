@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from sidequest.backend import (
     ScheduleRecord,
     decode_payload,
     json_dumps,
+    json_loads,
     new_job_values,
     schedule_from_values,
 )
@@ -47,7 +47,7 @@ INSERT_VALUES = (
 
 _STATES = {state.value: state for state in JobState}
 _MS = timedelta(milliseconds=1)
-_loads = json.JSONDecoder().decode
+_loads = json_loads
 
 
 def loads(text: Any) -> Any:

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from sidequest.backend import json_loads
+
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_decode = json.JSONDecoder().decode
 _BIG_FLOAT = 1e16
 
 
@@ -57,7 +58,7 @@ def _spelled(value: Any) -> Iterator[str]:
 
 
 def loads(text: str | None) -> Any:
-    return None if text is None else _decode(text)
+    return None if text is None else json_loads(text)
 
 
 def ms(moment: datetime) -> datetime:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from typing import Any
 
-from sidequest.backend import ScheduleRecord, ScheduleState, json_dumps, schedule_from_values, schedule_values
+from sidequest.backend import (
+    ScheduleRecord,
+    ScheduleState,
+    json_dumps,
+    json_loads,
+    schedule_from_values,
+    schedule_values,
+)
 
 from ._connections import Connections
 from ._sql import floor_ms, from_ms
@@ -48,7 +54,7 @@ def _params(s: ScheduleRecord) -> list[Any]:
 
 
 def schedule_from_row(row: sqlite3.Row) -> ScheduleRecord:
-    return schedule_from_values([row[column] for column in _COLUMNS], loads=json.loads, moment=_moment)
+    return schedule_from_values([row[column] for column in _COLUMNS], loads=json_loads, moment=_moment)
 
 
 def _moment(stored: int) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from sidequest.backend import (
     decode_payload,
     is_pattern,
     json_dumps,
+    json_loads,
     new_job_values,
 )
 
@@ -82,7 +82,7 @@ def seconds_to_ms(seconds: float) -> int:
 
 # rows ---------------------------------------------------------------------------------------
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else json_loads(text)
 
 
 def job_from_row(row: sqlite3.Row) -> JobRecord:
@@ -91,11 +91,11 @@ def job_from_row(row: sqlite3.Row) -> JobRecord:
     available_at = from_ms(row["available_at"])
     assert inserted_at is not None and available_at is not None
     args, kwargs, ctor, problem = decode_payload(
-        json.loads, row["args"], row["kwargs"], row["constructor_args"]
+        json_loads, row["args"], row["kwargs"], row["constructor_args"]
     )
     try:
         result = _json(row["result"])
-        errors = tuple(ErrorRecord.from_json(e) for e in json.loads(row["errors"] or "[]"))
+        errors = tuple(ErrorRecord.from_json(e) for e in json_loads(row["errors"] or "[]"))
     except (ValueError, TypeError, AttributeError) as exc:
         result, errors = None, ()
         problem = problem or f"undecodable stored result or errors: {exc}"

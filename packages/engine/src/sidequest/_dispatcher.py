@@ -232,7 +232,7 @@ class Dispatcher:
         execution.spawned_at = monotonic()
         self._busy += 1
         self._per_queue[record.queue] += 1
-        execution.task = asyncio.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
+        execution.task = self._loop.create_task(self._guarded(execution), name=f"sidequest-job-{record.id}")
 
     async def _guarded(self, execution: Execution) -> None:
         writing = False

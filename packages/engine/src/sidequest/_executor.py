@@ -116,6 +116,8 @@ class Executor:
             return await self._finish(execution, self._aborted_outcome(execution, None))
         outcome = await self._run(execution)
         execution.ran()
+        if type(outcome) is Succeeded and self._batched(execution, outcome):
+            return True
         return await self._finish(execution, outcome)
 
     async def _run(self, execution: Execution) -> Outcome:
@@ -133,7 +135,18 @@ class Executor:
             )
         execution.in_run = True
         try:
-            value = await self._invoke(job_class, execution)
+            if self._engine.runner_for(record.queue) == "process":
+                value = await self._engine.process_pool.run(record, execution.signal)
+            else:
+                job = job_class(*record.constructor_args)
+                job._bind(record, execution.signal)
+                is_async = self._async_run.get(job_class)
+                if is_async is None:
+                    is_async = self._async_run[job_class] = inspect.iscoroutinefunction(job.run)
+                if is_async:
+                    value = await job.run(*record.args, **record.kwargs)
+                else:
+                    value = await _run_in_thread(job, record)
         except asyncio.CancelledError:
             if not _only_aborted(execution):
                 raise  # the task itself is being cancelled (engine shutdown): not an outcome
@@ -155,23 +168,6 @@ class Executor:
             if not _only_aborted(execution):
                 raise asyncio.CancelledError
         return self._value_outcome(record, value)
-
-    async def _invoke(self, job_class: type[Job], execution: Execution) -> Any:
-        record = execution.record
-        if self._engine.runner_for(record.queue) == "process":
-            return await self._engine.process_pool.run(record, execution.signal)
-        job = job_class(*record.constructor_args)
-        job._bind(record, execution.signal)
-        is_async = self._async_run.get(job_class)
-        if is_async is None:
-            is_async = self._async_run[job_class] = inspect.iscoroutinefunction(job.run)
-        if is_async:
-            return await job.run(*record.args, **record.kwargs)
-        name = f"sidequest-job-{record.id}"
-        result = await run_in_thread(lambda: job.run(*record.args, **record.kwargs), name)
-        if inspect.isawaitable(result):
-            return await result
-        return result
 
     def _value_outcome(self, record: JobRecord, value: Any) -> Transition | Succeeded:
         if value is None:
@@ -207,10 +203,7 @@ class Executor:
         engine = self._engine
         record = execution.record
         if isinstance(change, Succeeded):
-            batcher = engine.completion_batcher
-            if batcher is not None and record.lease_token:
-                written = functools.partial(self._completion_written, execution)
-                batcher.submit(record.id, record.lease_token, change.result, written)
+            if self._batched(execution, change):
                 return True
             change = transitions.complete(record, change.result)
         if change is None:
@@ -237,6 +230,16 @@ class Executor:
         execution.record = outcome
         self._count(change, outcome)
         return False
+
+    def _batched(self, execution: Execution, success: Succeeded) -> bool:
+        """Hand a completion to the shared batch, when there is one (True)."""
+        batcher = self._engine.completion_batcher
+        record = execution.record
+        if batcher is None or not record.lease_token:
+            return False
+        written = functools.partial(self._completion_written, execution)
+        batcher.submit(record.id, record.lease_token, success.result, written)
+        return True
 
     def _completion_written(self, execution: Execution, outcome: bool | Exception) -> None:
         """Count (or report) a batched completion once its write is over; the job is settled."""
@@ -302,3 +305,11 @@ def _only_aborted(execution: Execution) -> bool:
         current.uncancel()
     execution.abort_cancels = 0
     return True
+
+
+async def _run_in_thread(job: Job, record: JobRecord) -> Any:
+    """A synchronous ``run()`` on a thread of its own (its result awaited if it returns an awaitable)."""
+    result = await run_in_thread(lambda: job.run(*record.args, **record.kwargs), f"sidequest-job-{record.id}")
+    if inspect.isawaitable(result):
+        return await result
+    return result
