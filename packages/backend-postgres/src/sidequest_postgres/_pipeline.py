@@ -45,16 +45,21 @@ async def fetch_in_parts(
     """Run ``sql`` once per part of ``items`` (parameters ``encode(part), *extra``) in one
     transaction, and return ``decode(part, rows)`` of every part, in order.
 
-    Encoding part *n + 1* and decoding part *n − 1* run while the server executes part *n*.
-    On any error (or cancellation) the statement in flight is waited for, then the
-    transaction rolls back: nothing of the batch is written.
+    Encoding part *n + 1* and decoding part *n − 1* run while the server executes part *n*;
+    the first part is encoded while ``BEGIN`` travels and the last one decoded while the
+    server commits. On any error (or cancellation) before ``COMMIT`` the statement in
+    flight is waited for, then the transaction rolls back: nothing of the batch is
+    written. Once ``COMMIT`` is sent its outcome stands: a cancellation arriving during it
+    is raised after the commit is over (the batch may then be stored, as with any
+    cancelled commit).
     """
     parts = [items[i : i + PART_SIZE] for i in range(0, len(items), PART_SIZE)]
     out: list[Out] = []
-    in_flight: asyncio.Task[list[Record]] | None = None
-    await connection.execute(_BEGIN)
+    in_flight: asyncio.Task[Any] = asyncio.ensure_future(connection.execute(_BEGIN))
     try:
-        in_flight = _start(connection, sql, encode(parts[0]), extra)
+        parameter = encode(parts[0])  # while BEGIN travels
+        await asyncio.shield(in_flight)
+        in_flight = _start(connection, sql, parameter, extra)
         await asyncio.sleep(0)  # the statement reaches the socket before we go on computing
         for previous, part in itertools.pairwise(parts):
             parameter = encode(part)  # the server is busy with ``previous`` meanwhile
@@ -63,18 +68,29 @@ async def fetch_in_parts(
             await asyncio.sleep(0)
             out.extend(decode(previous, rows))
         rows = await asyncio.shield(in_flight)
-        out.extend(decode(parts[-1], rows))
     except BaseException:
-        if in_flight is not None and not in_flight.done():
-            with contextlib.suppress(BaseException):
-                await asyncio.wait([in_flight])  # the connection is free before the rollback
-        if in_flight is not None and in_flight.done() and not in_flight.cancelled():
-            in_flight.exception()  # retrieved: the error that matters is the one raised here
+        await _settle(in_flight)  # the connection is free before the rollback
         with contextlib.suppress(BaseException):
             await connection.execute("ROLLBACK")  # (a pool connection is also reset on release)
         raise
-    await connection.execute("COMMIT")
+    committing = asyncio.ensure_future(connection.execute("COMMIT"))
+    try:
+        out.extend(decode(parts[-1], rows))  # while the server commits
+        await asyncio.shield(committing)
+    except BaseException:
+        await _settle(committing)
+        raise
     return out
+
+
+async def _settle(task: asyncio.Task[Any]) -> None:
+    """Wait for ``task`` to be over, whatever happens meanwhile, and retrieve its error
+    (the error that matters is the one being raised)."""
+    if not task.done():
+        with contextlib.suppress(BaseException):
+            await asyncio.wait([task])
+    if task.done() and not task.cancelled():
+        task.exception()
 
 
 def _start(
