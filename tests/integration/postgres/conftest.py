@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from pg_support import drop_schema, new_schema, with_schema
+from pg_support import connected, drop_schema, new_schema, with_schema
 from sidequest_postgres.backend import PostgresBackend
 
 
@@ -40,11 +40,8 @@ async def backend(schema_url: str) -> AsyncIterator[PostgresBackend]:
 @pytest.fixture
 async def conn(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A plain connection for checks made from outside the backend."""
-    connection = await asyncpg.connect(postgres_url)
-    try:
+    async with connected(postgres_url) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture

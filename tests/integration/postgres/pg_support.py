@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from sidequest.backend import NewJob
@@ -17,6 +19,16 @@ def new_schema() -> str:
 def with_schema(url: str, schema: str, **params: object) -> str:
     query = "&".join(f"{k}={v}" for k, v in {"schema": schema, **params}.items())
     return url + ("&" if "?" in url else "?") + query
+
+
+@asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection, closed on exit."""
+    connection = await asyncpg.connect(url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 async def drop_schema(url: str, schema: str) -> None:

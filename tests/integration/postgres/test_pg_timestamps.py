@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pg_support import connected
 from sidequest.backend import NewJob
 from sidequest_postgres import _timestamps
 from sidequest_postgres.backend import PostgresBackend
@@ -38,32 +39,19 @@ LITERALS = [
 
 
 @pytest.fixture
-async def plain(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection with asyncpg's own codec (the reference)."""
-    connection = await asyncpg.connect(postgres_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
 async def coded(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection with the backend's codec."""
-    connection = await asyncpg.connect(postgres_url)
-    await _timestamps.install(connection)
-    try:
+    """A connection with the backend's codec (``conn`` has asyncpg's own: the reference)."""
+    async with connected(postgres_url) as connection:
+        await _timestamps.install(connection)
         yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.mark.parametrize("value", PARAMETERS, ids=repr)
 async def test_parameters_are_stored_and_read_as_asyncpg_does(
-    plain: asyncpg.Connection, coded: asyncpg.Connection, value: Any
+    conn: asyncpg.Connection, coded: asyncpg.Connection, value: Any
 ) -> None:
     sql = "SELECT $1::timestamptz::text, $1::timestamptz"
-    expected = await plain.fetchrow(sql, value)
+    expected = await conn.fetchrow(sql, value)
     got = await coded.fetchrow(sql, value)
     assert got[0] == expected[0]  # the same value reached the server
     assert got[1] == expected[1]
@@ -72,18 +60,18 @@ async def test_parameters_are_stored_and_read_as_asyncpg_does(
 
 @pytest.mark.parametrize("literal", LITERALS)
 async def test_stored_values_read_as_asyncpg_reads_them(
-    plain: asyncpg.Connection, coded: asyncpg.Connection, literal: str
+    conn: asyncpg.Connection, coded: asyncpg.Connection, literal: str
 ) -> None:
     sql = f"SELECT '{literal}'::timestamptz, ARRAY['{literal}'::timestamptz, NULL]"
-    expected = await plain.fetchrow(sql)
+    expected = await conn.fetchrow(sql)
     got = await coded.fetchrow(sql)
     assert repr(tuple(got)) == repr(tuple(expected))
 
 
 async def test_a_wrong_parameter_type_fails_as_with_asyncpg(
-    plain: asyncpg.Connection, coded: asyncpg.Connection
+    conn: asyncpg.Connection, coded: asyncpg.Connection
 ) -> None:
-    for connection in (plain, coded):
+    for connection in (conn, coded):
         with pytest.raises(asyncpg.DataError, match="expected a datetime.date or datetime.datetime"):
             await connection.fetchval("SELECT $1::timestamptz", "2026-01-01")
 
@@ -104,7 +92,7 @@ def test_the_cache_stays_bounded() -> None:
     assert len(_timestamps._decoded) <= _timestamps.CACHE_SIZE
 
 
-async def test_the_backend_pool_uses_it(backend: PostgresBackend, plain: asyncpg.Connection) -> None:
+async def test_the_backend_pool_uses_it(backend: PostgresBackend, conn: asyncpg.Connection) -> None:
     """The jobs of one claim share their claim times (one decoded value), equal to what
     asyncpg itself reads from the rows."""
     jobs = [NewJob(queue="default", script="tests", job_class="Job", args=(i,)) for i in range(3)]
@@ -113,7 +101,7 @@ async def test_the_backend_pool_uses_it(backend: PostgresBackend, plain: asyncpg
     assert len(claimed) == 3
     assert claimed[0].claimed_at is claimed[1].claimed_at is claimed[2].claimed_at
     assert claimed[0].lease_expires_at is claimed[2].lease_expires_at
-    stored = await plain.fetch(
+    stored = await conn.fetch(
         f'SELECT id, claimed_at, attempted_at, lease_expires_at, inserted_at FROM "{backend.schema}"'
         ".sidequest_jobs ORDER BY id"
     )
