@@ -21,7 +21,8 @@ from sidequest.backend import MemoryBackend, QueueRecord
 
 
 class SlowQueueReads(MemoryBackend):
-    """Reading the queue settings takes ``delay`` seconds, or fails when ``broken``."""
+    """Reading the queue settings takes ``delay`` seconds (the answer is the settings as they
+    were when the read began, as a database's would be), or fails when ``broken``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,8 +34,9 @@ class SlowQueueReads(MemoryBackend):
         self.reads += 1
         if self.broken:
             raise ConnectionError("the database went away")
+        settings = await super().list_queues(order_by, descending)
         await asyncio.sleep(self.delay)
-        return await super().list_queues(order_by, descending)
+        return settings
 
 
 pytestmark = pytest.mark.usefixtures("tracked")
@@ -121,6 +123,32 @@ async def test_the_read_in_flight_ends_with_the_worker() -> None:
     await asyncio.wait_for(worker.stop(), 5)
     await asyncio.sleep(0)
     assert refreshing[0].done()
+
+
+async def test_a_pause_made_here_is_not_undone_by_a_read_begun_before_it() -> None:
+    """A background re-read that left before ``pause()`` brings back the queue as active;
+    it must not replace the settings read after the pause (it did: the paused queue's
+    jobs were claimed until the next re-read)."""
+    backend = SlowQueueReads()
+    worker = engine(backend, queues=[QueueConfig("q", concurrency=2)])
+    await worker.start()
+    try:
+        await started_within((await worker.build(jobs.Tracked).queue("q").enqueue()).id, 5)
+        backend.delay = 0.4  # the next background re-read takes 0.4 s
+        await asyncio.sleep(NOTIFIED_REFRESH + 0.05)
+        waking = await worker.build(jobs.Tracked).queue("q").enqueue()  # the loop wakes, a read leaves
+        await started_within(waking.id, 5)
+        assert [t for t in asyncio.all_tasks() if t.get_name() == "sidequest-queue-settings"]
+        backend.delay = 0.0  # the read after the pause is quick and lands first
+        await worker.queues.pause("q")
+        await asyncio.sleep(0.6)  # the slow read (from before the pause) has landed too
+        late = await worker.build(jobs.Tracked).queue("q").enqueue()
+        await asyncio.sleep(0.3)
+        assert late.id not in jobs.Tracked.started, "a job of the paused queue ran"
+        await worker.queues.resume("q")
+        await started_within(late.id, 5)
+    finally:
+        await worker.stop()
 
 
 class CountedClaims(MemoryBackend):

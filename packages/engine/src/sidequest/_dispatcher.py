@@ -46,6 +46,8 @@ class Dispatcher:
         self._queues: list[QueueRecord] = []
         self._queues_read_at = float("-inf")
         """When ``_queues`` was read (``-inf``: never, or changed by this process since)."""
+        self._changes = 0
+        """Changes of the settings made in this process: a read begun before one is stale."""
         self._notified = False
         self._refreshing: asyncio.Task[None] | None = None
         """The re-read of the queue settings in flight, if any."""
@@ -152,7 +154,8 @@ class Dispatcher:
         the new ones wake the loop when they arrive."""
         age = self._loop.time() - self._queues_read_at
         if age == float("inf"):
-            await self._read_queues()
+            while not await self._read_queues():
+                pass  # overtaken by a change made here meanwhile: read again
         elif self._refreshing is None and (
             age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH)
         ):
@@ -161,22 +164,28 @@ class Dispatcher:
         return self._queues
 
     async def _read_queues(self) -> bool:
-        """Read the queue settings; return whether they changed."""
+        """Read the queue settings; return whether the read counts. One that a change made
+        in this process overtook (``invalidate_queues`` while it was on the wire) may hold
+        the settings from before the change: it is dropped and the next pass reads again."""
         self._notified = False
-        previous, self._queues = self._queues, await self._engine.backend.list_queues()
-        self._queues_read_at = self._loop.time()
-        return self._queues != previous
+        changes = self._changes
+        queues = await self._engine.backend.list_queues()
+        if changes != self._changes:
+            return False
+        self._queues, self._queues_read_at = queues, self._loop.time()
+        return True
 
     async def _refresh_queues(self) -> None:
-        changed = False
+        previous, changes = self._queues, self._changes
         try:
-            changed = await self._read_queues()
+            await self._read_queues()
         except Exception:
             log.warning("could not re-read the queue settings; keeping the previous ones", exc_info=True)
-            self._queues_read_at = self._loop.time()  # tried again in QUEUE_REFRESH seconds
+            if changes == self._changes:
+                self._queues_read_at = self._loop.time()  # tried again in QUEUE_REFRESH seconds
         finally:
             self._refreshing = None
-        if changed:  # a pass by the new settings (a queue resumed, added, given more slots)
+        if self._queues != previous:  # a pass by the new settings (a queue resumed, added, …)
             self._drained = False
             self._wakeup.set()
 
@@ -196,6 +205,7 @@ class Dispatcher:
 
     def invalidate_queues(self) -> None:
         """Re-read queue settings on the next pass (a queue was changed in this process)."""
+        self._changes += 1
         self._queues_read_at = float("-inf")
         self.wake()
 
