@@ -24,11 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,20 @@ async def engine(args: argparse.Namespace) -> None:
     )
 
 
-async def pg_claim(args: argparse.Namespace) -> None:
-    url = await recreate_database("components")
-    sq = Sidequest(url, jobs=[Nothing])
+@contextlib.asynccontextmanager
+async def fresh_postgres() -> AsyncIterator[Sidequest]:
+    """A configured engine on a fresh database, dropped afterwards."""
+    sq = Sidequest(await recreate_database("components"), jobs=[Nothing])
     try:
         await sq.configure()
+        yield sq
+    finally:
+        await sq.close()
+        await drop_database("components")
+
+
+async def pg_claim(args: argparse.Namespace) -> None:
+    async with fresh_postgres() as sq:
         for start in range(0, args.jobs, 5000):
             await sq.build(Nothing).enqueue_many([(i,) for i in range(start, min(start + 5000, args.jobs))])
         backend: Any = sq.backend
@@ -117,9 +127,6 @@ async def pg_claim(args: argparse.Namespace) -> None:
             await backend.complete_many([(r.id, r.lease_token, None) for r in records])
             claiming += claimed - cpu
             completing += time.process_time() - claimed
-    finally:
-        await sq.close()
-        await drop_database("components")
     n = args.jobs
     print(
         f"PostgreSQL, claims of 100, Python per job: claim_and_start {claiming / n * 1e6:.2f} µs, "
@@ -128,11 +135,8 @@ async def pg_claim(args: argparse.Namespace) -> None:
 
 
 async def pg_batches(args: argparse.Namespace) -> None:
-    url = await recreate_database("components")
-    sq = Sidequest(url, jobs=[Nothing])
     times = []
-    try:
-        await sq.configure()
+    async with fresh_postgres() as sq:
         builder = sq.build(Nothing)
         await builder.enqueue_many([(i,) for i in range(1000)])  # connections and statements warm
         for _ in range(args.batches):
@@ -140,9 +144,6 @@ async def pg_batches(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             await builder.enqueue_many(batch)
             times.append((time.perf_counter() - start) * 1000)
-    finally:
-        await sq.close()
-        await drop_database("components")
     p10 = statistics.quantiles(times, n=10)[0]
     p25, p50, _ = statistics.quantiles(times, n=4)
     print(
