@@ -33,7 +33,7 @@ def test_any_text_at_all_gives_the_same_value_or_error(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", " ", " [1]", "[1] ", "\n{}\n", "[1] x", "[1,]", "nul", "NaN", "-Infinity", "[1e400]", '"\\ud800"',
-     b"[1]", bytearray(b"{}"), 5, None],
+     "\ufeff[1]", b"[1]", bytearray(b"{}"), 5, None],
 )
 def test_edges_and_wrong_types(text: Any) -> None:
     assert outcome(json_loads, text) == outcome(json.loads, text)

@@ -26,6 +26,9 @@ PARAMETERS: list[Any] = [
     date(2026, 6, 1),  # a date: midnight in the local zone
     datetime.max,  # asyncpg's stand-in for infinity
     datetime.min,
+    datetime.max.replace(tzinfo=UTC),  # the same instants, aware: also sent as ±infinity
+    datetime.min.replace(tzinfo=UTC),
+    datetime(9999, 12, 31, 18, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
 ]
 LITERALS = [
     "2026-11-29 14:15:16.123456+00",

@@ -22,6 +22,10 @@ from typing import Any
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _PG_INFINITY = 0x7FFFFFFFFFFFFFFF
 _PG_NEGATIVE_INFINITY = -0x8000000000000000
+_INFINITY_MICROS = 252_455_615_999_999_999
+"""9999-12-31 23:59:59.999999 UTC: asyncpg sends any value at that instant as ``infinity``."""
+_NEGATIVE_INFINITY_MICROS = -63_082_281_600_000_000
+"""0001-01-01 00:00 UTC, sent as ``-infinity``."""
 INFINITY = datetime(9999, 12, 31, 23, 59, 59, 999999)
 """asyncpg's stand-in for ``infinity`` (naive, like asyncpg's)."""
 NEGATIVE_INFINITY = datetime(1, 1, 1)
@@ -62,7 +66,12 @@ def encode(value: Any) -> tuple[int]:
     if value == NEGATIVE_INFINITY:
         return (_PG_NEGATIVE_INFINITY,)
     delta = value.astimezone(UTC) - _PG_EPOCH
-    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if micros == _INFINITY_MICROS:
+        return (_PG_INFINITY,)
+    if micros == _NEGATIVE_INFINITY_MICROS:
+        return (_PG_NEGATIVE_INFINITY,)
+    return (micros,)
 
 
 async def install(connection: Any) -> None:

@@ -155,7 +155,6 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-_full_decode = json.JSONDecoder().decode
 _scan_value: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # the C scanner
     json.JSONDecoder()  # type: ignore[arg-type]  # (typeshed types the argument as a scanner)
 )
@@ -164,16 +163,17 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner( 
 def json_loads(text: str) -> Any:
     """``json.loads`` for stored JSON text: the same values and errors, through the C
     scanner directly (``json.loads`` spends more time in its Python wrapper than in the
-    scan of a short payload). Text with surrounding whitespace or trailing data goes to
-    the full decoder, which accepts or rejects it as ``json.loads`` does."""
+    scan of a short payload). Anything else (bytes, surrounding whitespace, trailing data,
+    a byte-order mark, no value at all) goes to ``json.loads`` itself, which accepts or
+    rejects it with its own message."""
     if type(text) is not str:
-        return json.loads(text)  # bytes (or a wrong type, refused with json's own error)
+        return json.loads(text)
     try:
         value, end = _scan_value(text, 0)
     except StopIteration:
-        return _full_decode(text)
+        return json.loads(text)
     if end != len(text):
-        return _full_decode(text)
+        return json.loads(text)
     return value
 
 
