@@ -142,8 +142,8 @@ async def test_a_batch_cancelled_midway_stores_nothing(backend: PostgresBackend,
 async def test_a_cancellation_during_the_commit_waits_for_it(
     postgres_url: str, backend: PostgresBackend
 ) -> None:
-    """Once COMMIT is sent, a cancellation is raised only after the commit is over, so
-    the connection is free again and the batch is stored whole."""
+    """Once COMMIT is sent, a cancellation (even a repeated one) is raised only after the
+    commit is over, so the connection is free again and the batch is stored whole."""
     connection = await asyncpg.connect(postgres_url)
     committing, gate = asyncio.Event(), asyncio.Event()
 
@@ -172,6 +172,9 @@ async def test_a_cancellation_during_the_commit_waits_for_it(
         task.cancel()
         await asyncio.sleep(0.05)
         assert not task.done()  # held by the commit in flight
+        task.cancel()  # a second cancellation does not cut the wait short either
+        await asyncio.sleep(0.05)
+        assert not task.done()
         gate.set()
         with pytest.raises(asyncio.CancelledError):
             await task

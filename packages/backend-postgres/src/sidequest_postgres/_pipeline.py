@@ -57,6 +57,7 @@ async def fetch_in_parts(
     out: list[Out] = []
     in_flight: asyncio.Task[Any] = asyncio.ensure_future(connection.execute(_BEGIN))
     try:
+        await asyncio.sleep(0)  # BEGIN reaches the socket
         parameter = encode(parts[0])  # while BEGIN travels
         await asyncio.shield(in_flight)
         in_flight = _start(connection, sql, parameter, extra)
@@ -75,6 +76,7 @@ async def fetch_in_parts(
         raise
     committing = asyncio.ensure_future(connection.execute("COMMIT"))
     try:
+        await asyncio.sleep(0)  # COMMIT reaches the socket
         out.extend(decode(parts[-1], rows))  # while the server commits
         await asyncio.shield(committing)
     except BaseException:
@@ -84,12 +86,13 @@ async def fetch_in_parts(
 
 
 async def _settle(task: asyncio.Task[Any]) -> None:
-    """Wait for ``task`` to be over, whatever happens meanwhile, and retrieve its error
-    (the error that matters is the one being raised)."""
-    if not task.done():
+    """Wait for ``task`` to be over, whatever happens meanwhile (a second cancellation
+    included: the connection is never left with a statement in flight), and retrieve its
+    error (the error that matters is the one being raised)."""
+    while not task.done():
         with contextlib.suppress(BaseException):
             await asyncio.wait([task])
-    if task.done() and not task.cancelled():
+    if not task.cancelled():
         task.exception()
 
 
