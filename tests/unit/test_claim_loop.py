@@ -151,6 +151,68 @@ async def test_a_pause_made_here_is_not_undone_by_a_read_begun_before_it() -> No
         await worker.stop()
 
 
+class SlowClaims(MemoryBackend):
+    """A claim of queue ``slow`` takes ``delay`` seconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.0
+
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[Any]:
+        if queue == "slow":
+            await asyncio.sleep(self.delay)
+        return await super().claim_and_start(queue, limit, worker_id, lease)
+
+
+async def test_a_pause_during_a_pass_stops_it_before_its_next_claim() -> None:
+    backend = SlowClaims()
+    worker = engine(
+        backend, queues=[QueueConfig("slow", concurrency=2, priority=10), QueueConfig("b", concurrency=2)]
+    )
+    await worker.start()
+    try:
+        await started_within((await worker.build(jobs.Tracked).queue("b").enqueue()).id, 5)
+        await asyncio.sleep(0.1)
+        backend.delay = 0.4
+        held = await worker.build(jobs.Tracked).queue("b").enqueue()  # wakes a pass: "slow" first
+        await asyncio.sleep(0.1)  # the pass waits for the claim of "slow"
+        await worker.queues.pause("b")
+        await asyncio.sleep(0.6)
+        assert held.id not in jobs.Tracked.started, "the pass went on to claim the paused queue"
+        await worker.queues.resume("b")
+        await started_within(held.id, 5)
+    finally:
+        backend.delay = 0.0
+        await worker.stop()
+
+
+async def test_a_failed_read_begun_before_a_pause_does_not_mark_old_settings_fresh() -> None:
+    """The refresh task is created in a pass; ``pause()`` lands before the task first runs;
+    the task's read then fails. The settings from before the pause must not count as
+    fresh (the next pass reads them again)."""
+    backend = SlowQueueReads()
+    worker = engine(backend, queues=[QueueConfig("q", concurrency=2)])
+    await worker.start()
+    try:
+        await started_within((await worker.build(jobs.Tracked).queue("q").enqueue()).id, 5)
+        await asyncio.sleep(NOTIFIED_REFRESH + 0.05)
+        dispatcher: Any = worker._dispatcher
+        dispatcher._notified = True
+        await dispatcher._active_queues()  # creates the refresh task (not run yet)
+        backend.broken = True  # its read will fail
+        await backend.update_queue("q", state="paused")  # what pause() does, then:
+        worker.queues_changed()
+        await asyncio.sleep(0.05)  # the task runs and fails; the loop reads again
+        backend.broken = False
+        await asyncio.sleep(0.1)
+        late = await worker.build(jobs.Tracked).queue("q").enqueue()
+        await asyncio.sleep(0.3)
+        assert late.id not in jobs.Tracked.started, "a job of the paused queue ran"
+    finally:
+        backend.broken = False
+        await worker.stop()
+
+
 class CountedClaims(MemoryBackend):
     """Counts claim statements; ``foreign`` enqueues wake nobody (another process's writes)."""
 

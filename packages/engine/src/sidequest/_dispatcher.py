@@ -115,7 +115,9 @@ class Dispatcher:
             # one running beside the jobs waits for the GIL to build its rows
             await batcher.drain()
         claimable: dict[str, int] = {}
-        for queue in await self._active_queues():
+        queues = await self._active_queues()
+        changes = self._changes
+        for queue in queues:
             if queue.state != QueueState.ACTIVE:
                 continue
             if engine.only_queues is not None and queue.name not in engine.only_queues:
@@ -127,6 +129,9 @@ class Dispatcher:
         total = 0
         drained = self._notifies
         for name, limit in claimable.items():
+            if self._changes != changes:  # changed here during the pass: the next one re-reads
+                drained = False
+                break
             free = self.free_slots()
             start_now = max(0, min(limit - self._per_queue[name], free))
             ahead = self._prefetched.room(name, limit, engine.max_concurrent_jobs)
@@ -154,31 +159,33 @@ class Dispatcher:
         the new ones wake the loop when they arrive."""
         age = self._loop.time() - self._queues_read_at
         if age == float("inf"):
-            while not await self._read_queues():
+            while not await self._read_queues(self._changes):
                 pass  # overtaken by a change made here meanwhile: read again
         elif self._refreshing is None and (
             age >= QUEUE_REFRESH or (self._notified and age >= NOTIFIED_REFRESH)
         ):
             self._notified = False
-            self._refreshing = asyncio.create_task(self._refresh_queues(), name="sidequest-queue-settings")
+            self._refreshing = asyncio.create_task(
+                self._refresh_queues(self._changes), name="sidequest-queue-settings"
+            )
         return self._queues
 
-    async def _read_queues(self) -> bool:
+    async def _read_queues(self, changes: int) -> bool:
         """Read the queue settings; return whether the read counts. One that a change made
-        in this process overtook (``invalidate_queues`` while it was on the wire) may hold
-        the settings from before the change: it is dropped and the next pass reads again."""
+        in this process overtook (``invalidate_queues`` after ``changes``, the count when
+        the read was decided) may hold the settings from before the change: it is dropped
+        and the next pass reads again."""
         self._notified = False
-        changes = self._changes
         queues = await self._engine.backend.list_queues()
         if changes != self._changes:
             return False
         self._queues, self._queues_read_at = queues, self._loop.time()
         return True
 
-    async def _refresh_queues(self) -> None:
-        previous, changes = self._queues, self._changes
+    async def _refresh_queues(self, changes: int) -> None:
+        previous = self._queues
         try:
-            await self._read_queues()
+            await self._read_queues(changes)
         except Exception:
             log.warning("could not re-read the queue settings; keeping the previous ones", exc_info=True)
             if changes == self._changes:
@@ -204,9 +211,14 @@ class Dispatcher:
         return delay
 
     def invalidate_queues(self) -> None:
-        """Re-read queue settings on the next pass (a queue was changed in this process)."""
+        """Re-read queue settings on the next pass (a queue was changed in this process).
+
+        Until that pass, nothing starts by the old settings: a pass under way stops
+        before its next claim, and jobs claimed meanwhile wait in the prefetch buffer
+        (a paused queue's are then given back unrun)."""
         self._changes += 1
         self._queues_read_at = float("-inf")
+        self._limits = {}
         self.wake()
 
     def _take(self, record: JobRecord) -> None:
