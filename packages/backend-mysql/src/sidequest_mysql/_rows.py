@@ -47,17 +47,10 @@ INSERT_VALUES = (
 
 _STATES = {state.value: state for state in JobState}
 _MS = timedelta(milliseconds=1)
-_loads = json_loads
 
 
 def loads(text: Any) -> Any:
-    if text is None:
-        return None
-    if text == "[]":
-        return []
-    if text == "{}":
-        return {}
-    return _loads(text)
+    return None if text is None else json_loads(text)
 
 
 def moment(value: datetime) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from asyncpg import Record
 from sidequest.backend import (
@@ -14,6 +13,7 @@ from sidequest.backend import (
     QueueState,
     ScheduleRecord,
     decode_payload,
+    json_loads,
     make_job_record,
     schedule_from_values,
 )
@@ -75,7 +75,6 @@ SCHEDULE_COLUMNS = (
 
 _STATES = {state.value: state for state in JobState}
 _EMPTY_LIST = "[]"
-_EMPTY_OBJECT = "{}"
 
 
 def select_list(columns: Sequence[str], alias: str = "") -> str:
@@ -88,16 +87,8 @@ def select_list(columns: Sequence[str], alias: str = "") -> str:
     return ", ".join(parts)
 
 
-def _fast_loads(text: Any) -> Any:
-    if text == _EMPTY_LIST:
-        return []
-    if text == _EMPTY_OBJECT:
-        return {}
-    return loads(text)
-
-
 def job_record(row: Record) -> JobRecord:
-    args, kwargs, ctor, problem = decode_payload(_fast_loads, row[5], row[6], row[7])
+    args, kwargs, ctor, problem = decode_payload(json_loads, row[5], row[6], row[7])
     try:
         result = None if row[13] is None else loads(row[13])
         errors = () if row[14] == _EMPTY_LIST else tuple(ErrorRecord.from_json(e) for e in loads(row[14]))

@@ -168,6 +168,10 @@ def json_loads(text: str) -> Any:
     rejects it with its own message."""
     if type(text) is not str:
         return json.loads(text)
+    if text == "[]":  # the commonest stored payloads, answered without a scan
+        return []
+    if text == "{}":
+        return {}
     try:
         value, end = _scan_value(text, 0)
     except StopIteration:
