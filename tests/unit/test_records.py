@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -39,7 +40,7 @@ def test_every_field_is_required_positionally() -> None:
         make_job_record(1, "default")
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Pair:
     a: int
     b: int = 0
@@ -50,3 +51,22 @@ def test_defaults_do_not_apply_positionally() -> None:
     assert make_pair(1, 2) == Pair(1, 2)
     with pytest.raises(TypeError):
         make_pair(1)
+
+
+def test_records_built_positionally_behave_like_any_other() -> None:
+    values = distinct_values(JobRecord)
+    built, reference = make_job_record(*values.values()), JobRecord(**values)  # type: ignore[arg-type]
+    assert hash(built) == hash(reference)
+    assert repr(built) == repr(reference)
+    assert pickle.loads(pickle.dumps(built)) == reference
+    assert attrs.evolve(built, queue="other") == attrs.evolve(reference, queue="other")
+    assert not hasattr(built, "__dict__")
+
+
+def test_a_class_whose_layout_does_not_fit_is_refused_at_once() -> None:
+    @attrs.frozen
+    class WithWeakref:
+        a: int
+
+    with pytest.raises(TypeError, match="WithWeakref cannot have a positional constructor"):
+        positional_constructor(WithWeakref)
