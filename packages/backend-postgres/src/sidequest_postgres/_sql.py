@@ -123,8 +123,7 @@ class Statements:
         def enqueue_shared(skip_duplicates: bool, wake: bool) -> str:
             """One queue ($2): one NOTIFY when anything was inserted."""
             woken = (
-                "SELECT count(pg_notify($14, left($2::text, 200))) AS n"
-                " FROM (SELECT FROM ins LIMIT 1) AS one"
+                "SELECT count(pg_notify($14, left($2::text, 200))) AS n FROM (SELECT FROM ins LIMIT 1) AS one"
             )
             return batch(_INSERT_SHARED, woken, skip_duplicates, wake)
 
@@ -175,6 +174,7 @@ SELECT * FROM claimed ORDER BY available_at, id"""
             "SET state = 'claimed', claimed_at",
             f"SET state = 'running', attempt = j.attempt + 1, attempted_at = {NOW_MS}, claimed_at",
         )
+
         def owned(states: str) -> str:
             """Rows of ids $1 in ``states`` whose lease token is the one the JSON object $2
             (id → token, parsed once: an InitPlan) gives them, found by primary key.
@@ -182,10 +182,12 @@ SELECT * FROM claimed ORDER BY available_at, id"""
             A join with ``unnest`` of the (id, token) pairs was planned as a walk of the lease
             index, visiting every held job's row to touch a few. The state test sits inside
             the CASE so that the planner cannot match the lease index's predicate again.
+            Tokens compare as text (the form the backend hands them out in), so a string
+            that is not a UUID simply matches nothing, with no check per token beforehand.
             """
             return (
-                f"j.id = ANY($1::bigint[]) AND j.lease_token = CASE WHEN j.state {states}"
-                " THEN ((SELECT $2::text::jsonb) ->> j.id::text)::uuid END"
+                f"j.id = ANY($1::bigint[]) AND j.lease_token::text = CASE WHEN j.state {states}"
+                " THEN (SELECT $2::text::jsonb) ->> j.id::text END"
             )
 
         # each completed job's result is a key lookup in the JSON object $3 (id → result)

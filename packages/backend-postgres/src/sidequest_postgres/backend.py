@@ -326,7 +326,7 @@ class PostgresBackend(ScheduleStore):
         None). An id given more than once (never by the engine) gets one more statement per
         repetition, so every pair is tried as it would be on its own.
         """
-        pending = [(i, token, result) for i, token, result in items if token and _is_token(token)]
+        pending = [(i, token, result) for i, token, result in items if token and type(token) is str]
         done: set[int] = set()
         while pending:
             ids: list[int] = []
@@ -367,7 +367,7 @@ class PostgresBackend(ScheduleStore):
         return record
 
     async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
-        held = {job_id: token for job_id, token in leases.items() if token and _is_token(token)}
+        held = {job_id: token for job_id, token in leases.items() if token and type(token) is str}
         if not held:
             return set()
         ids, tokens = list(held), dumps({str(job_id): token for job_id, token in held.items()})

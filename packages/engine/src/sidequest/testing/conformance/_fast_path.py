@@ -66,6 +66,20 @@ class FastPathTests:
         assert (await backend.get_job(first.id)).result == {"n": 1}  # type: ignore[union-attr]
         assert await batched.complete_many([]) == set()
 
+    async def test_tokens_that_were_never_issued_match_nothing(self, backend: Backend) -> None:
+        """Any string may arrive as a token: one that is not a token this backend gave out
+        completes or renews nothing, and raises nothing (no cast error, no partial batch)."""
+        batched = fast(backend)
+        await backend.enqueue([new_job() for _ in range(2)])
+        held, other = await batched.claim_and_start(QUEUE, 2, WORKER, LEASE)
+        strangers = ["not a token", "", "'; --", "0" * 36, str(held.lease_token) + "0", "{}", "[1]"]
+        assert await batched.complete_many([(held.id, token, None) for token in strangers]) == set()
+        assert await backend.heartbeat(WORKER, {held.id: "not a token"}, LEASE) == set()
+        assert await batched.complete_many(
+            [(held.id, "not a token", None), (other.id, str(other.lease_token), None)]
+        ) == {other.id}
+        assert (await backend.get_job(held.id)).state == JobState.RUNNING  # type: ignore[union-attr]
+
     async def test_complete_many_leaves_non_running_jobs_alone(self, backend: Backend) -> None:
         batched = fast(backend)
         job = await enqueue_one(backend)
