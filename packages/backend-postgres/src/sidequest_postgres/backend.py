@@ -37,6 +37,7 @@ from ._params import insert_document, insert_values, queue_values, shared_docume
 from ._pipeline import PIPELINE_FROM, fetch_in_parts
 from ._rows import job_record, queue_record
 from ._schedules import ScheduleStore
+from ._spare import SPARE_FROM_POOL_MAX, Spare
 from ._sql import FINISHED_STATES, Statements
 from ._timestamps import install as install_timestamp_codec
 
@@ -92,6 +93,7 @@ class PostgresBackend(ScheduleStore):
         self._pool: Pool | None = pool
         self._owns_pool = pool is None
         self._pool_lock: asyncio.Lock | None = None
+        self._spare: Spare | None = None
         self._closed = False
         self._subscribers = Subscribers()
         self._listener: Listener | None = None
@@ -132,7 +134,17 @@ class PostgresBackend(ScheduleStore):
                     init=install_timestamp_codec,
                     **self.options.pool_arguments(),
                 )
+                self._spare = Spare(self._pool, enabled=self.options.pool_max >= SPARE_FROM_POOL_MAX)
             return self._pool
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A statement of the hot path: on the spare connection of our own pool when it is
+        free (``_spare``), through the pool otherwise."""
+        spare = self._spare
+        if spare is not None:
+            return await spare.fetch(sql, *args)
+        rows: list[asyncpg.Record] = await (await self._db()).fetch(sql, *args)
+        return rows
 
     async def _open_listener_connection(self) -> Any:
         if self.options.dsn is not None:
@@ -175,6 +187,9 @@ class PostgresBackend(ScheduleStore):
         listener, self._listener = self._listener, None
         if listener is not None:
             await listener.stop()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            await spare.close()
         pool, self._pool = self._pool, None
         if pool is not None and self._owns_pool:
             try:
@@ -254,7 +269,7 @@ class PostgresBackend(ScheduleStore):
             sql, args = self._sql.enqueue[shape], [insert_document(jobs), *channel]
         try:
             if connection is None:
-                rows = await (await self._db()).fetch(sql, *args)
+                rows = await self._fetch(sql, *args)
             else:
                 rows = await connection.fetch(sql, *args)
         except asyncpg.UniqueViolationError as exc:
@@ -304,7 +319,7 @@ class PostgresBackend(ScheduleStore):
         listener = self._listener
         if listener is not None and not listener.running and not self._closed:
             listener.start()  # subscribed without a running loop, or the task ended: listen again
-        rows = await (await self._db()).fetch(self._sql.claim, queue, int(limit), worker_id, float(lease))
+        rows = await self._fetch(self._sql.claim, queue, int(limit), worker_id, float(lease))
         return [job_record(row) for row in rows]
 
     async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> list[JobRecord]:
@@ -314,9 +329,7 @@ class PostgresBackend(ScheduleStore):
         listener = self._listener
         if listener is not None and not listener.running and not self._closed:
             listener.start()
-        rows = await (await self._db()).fetch(
-            self._sql.claim_and_start, queue, int(limit), worker_id, float(lease)
-        )
+        rows = await self._fetch(self._sql.claim_and_start, queue, int(limit), worker_id, float(lease))
         return [job_record(row) for row in rows]
 
     async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
@@ -343,7 +356,7 @@ class PostgresBackend(ScheduleStore):
                 tokens[key] = token
                 if result is not None:
                     results[key] = result
-            rows = await (await self._db()).fetch(self._sql.complete_many, ids, dumps(tokens), dumps(results))
+            rows = await self._fetch(self._sql.complete_many, ids, dumps(tokens), dumps(results))
             done.update(row[0] for row in rows)
             pending = [item for item in repeated if item[0] not in done]
         return done
