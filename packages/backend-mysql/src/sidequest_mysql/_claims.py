@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sidequest import ConfigurationError
-from sidequest.backend import JobRecord, JobState, json_dumps
+from sidequest.backend import JobRecord, JobState, json_dumps, plausible_token
 
 from . import _sql
 from ._db import Database, retrying
@@ -78,7 +78,7 @@ class ClaimStore:
 
     async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
         """Complete running jobs ``(id, lease_token, result)``; return the ids whose guard matched."""
-        wanted = {int(job_id): (token, result) for job_id, token, result in items if token}
+        wanted = {int(job_id): (token, result) for job_id, token, result in items if plausible_token(token)}
         if not wanted:
             return set()
         return await retrying(lambda: self._complete_many(wanted))

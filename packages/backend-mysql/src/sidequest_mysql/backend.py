@@ -24,6 +24,7 @@ from sidequest.backend import (
     WakeupCallback,
     bucket_starts,
     parse_span,
+    plausible_token,
 )
 
 from . import _schema, _sql
@@ -224,7 +225,7 @@ class MySQLBackend(ClaimStore, QueueStore, ScheduleStore):
 
     # liveness --------------------------------------------------------------------------------------
     async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
-        pairs = {(int(job_id), token) for job_id, token in leases.items() if token}
+        pairs = {(int(job_id), token) for job_id, token in leases.items() if plausible_token(token)}
         if not pairs:
             return set()
         ids = sorted({job_id for job_id, _ in pairs})

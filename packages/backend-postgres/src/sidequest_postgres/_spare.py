@@ -1,15 +1,16 @@
-"""One connection of the backend's own pool kept out of it between hot statements.
+"""One connection of the backend's own pool kept out of it between statements.
 
 asyncpg's pool takes three turns of the event loop to lend a connection and take it back
 (about 40 µs of CPU on the benchmark machine, a quarter of a lone enqueue's Python time).
-The statements of the hot path (an enqueue, a claim, a batch of completions) run on the
-spare when it is free, and through the pool when it is busy, so that concurrent
-statements never wait for each other.
+The backend's single statements (an enqueue, a claim, a batch of completions, a
+heartbeat, a state change) run on the spare when it is free, and through the pool when it
+is busy, so that concurrent statements never wait for each other.
 
 The spare goes back to the pool on any error, a cancellation included: the pool waits out
-the cancelled statement and replaces a broken connection. A spare whose session the server
-ended has been taken back by the pool already; a fresh one is taken in its place. Closing gives it back at
-once, or as soon as its statement is over.
+the cancelled statement and replaces a broken connection. A spare whose session the
+server ended is given back (the pool has usually taken it back already) and a fresh one
+taken. It also goes back every ``RECYCLE_AFTER`` statements, and when the backend closes
+(at once, or as soon as its statement is over).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from asyncpg.pool import Pool, PoolConnectionProxy
 
 SPARE_FROM_POOL_MAX = 2
 """A pool of fewer connections keeps no spare (the spare would be all of it)."""
+RECYCLE_AFTER = 1000
+"""Statements after which the spare goes back to the pool and another is taken, so that
+the pool's own policies (``max_queries``, ``expire_connections()``) reach it too."""
 
 
 class Spare:
@@ -30,6 +34,8 @@ class Spare:
         self._pool = pool
         self._enabled = enabled
         self._connection: PoolConnectionProxy[Record] | None = None
+        self._statements = 0
+        """Statements run on the current spare (it goes back after ``RECYCLE_AFTER``)."""
         self._busy = False
         self._closed = False
 
@@ -41,14 +47,17 @@ class Spare:
         try:
             connection = self._connection
             if connection is None or _ended(connection):
+                await self._give_back()  # (a no-op for a proxy the pool detached already)
                 connection = self._connection = await self._pool.acquire()
+                self._statements = 0
             rows: list[Record] = await connection.fetch(sql, *args)
         except BaseException:
             await self._give_back()
             raise
         finally:
             self._busy = False
-        if self._closed:
+        self._statements += 1
+        if self._closed or self._statements >= RECYCLE_AFTER:
             await self._give_back()
         return rows
 

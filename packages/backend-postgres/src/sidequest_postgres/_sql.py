@@ -395,7 +395,7 @@ WHERE c.oid = to_regclass($2) AND c.reltuples > 0"""
             sets["max_attempts"] = "CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END"
         where = "id = $1 AND state = ANY($2::text[])"
         if change.lease_token is not None:
-            where += f" AND lease_token = {param()}::uuid"
+            where += f" AND lease_token::text = {param()}"
         assignments = ", ".join(f"{column} = {value}" for column, value in sets.items())
         update = f"UPDATE {self.jobs} SET {assignments} WHERE {where} RETURNING {self.job_columns}"
         if not wake:

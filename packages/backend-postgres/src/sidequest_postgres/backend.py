@@ -27,6 +27,7 @@ from sidequest.backend import (
     check_concurrency,
     check_order,
     parse_span,
+    plausible_token,
 )
 
 from . import _schema
@@ -339,7 +340,7 @@ class PostgresBackend(ScheduleStore):
         None). An id given more than once (never by the engine) gets one more statement per
         repetition, so every pair is tried as it would be on its own.
         """
-        pending = [(i, token, result) for i, token, result in items if token and type(token) is str]
+        pending = [(i, token, result) for i, token, result in items if plausible_token(token)]
         done: set[int] = set()
         while pending:
             ids: list[int] = []
@@ -362,40 +363,39 @@ class PostgresBackend(ScheduleStore):
         return done
 
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:
-        if change.lease_token is not None and not _is_token(change.lease_token):
+        if change.lease_token is not None and not plausible_token(change.lease_token):
             return None  # not a token we ever issued: the guard cannot match
         sql, args = self._sql.transition(job_id, change, self.channel)
         try:
-            row = await (await self._db()).fetchrow(sql, *args)
+            rows = await self._fetch(sql, *args)
         except asyncpg.UniqueViolationError as exc:
             match = _DUPLICATE_KEY.search(exc.detail or "")
             current = await self.get_job(job_id)
             existing = await self._holder(match.group(1), job_id) if match else None
             raise DuplicateJobError(existing, current.job_class if current else "") from None
-        if row is None:
+        if not rows:
             return None
-        record = job_record(row)
+        record = job_record(rows[0])
         if record.state == JobState.WAITING:
             self._wake_locally()
         return record
 
     async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
-        held = {job_id: token for job_id, token in leases.items() if token and type(token) is str}
+        held = {job_id: token for job_id, token in leases.items() if plausible_token(token)}
         if not held:
             return set()
         ids, tokens = list(held), dumps({str(job_id): token for job_id, token in held.items()})
-        pool = await self._db()
         if lease is None:
-            rows = await pool.fetch(self._sql.heartbeat_check, ids, tokens)
+            rows = await self._fetch(self._sql.heartbeat_check, ids, tokens)
         else:
-            rows = await pool.fetch(self._sql.heartbeat_renew, ids, tokens, float(lease))
+            rows = await self._fetch(self._sql.heartbeat_renew, ids, tokens, float(lease))
         return {row[0] for row in rows}
 
     async def release_expired(self) -> list[JobRecord]:
         args: list[Any] = list(self._sql.release_arguments)
         if self.notifies:
             args.append(self.channel)
-        rows = await (await self._db()).fetch(self._sql.release_expired, *args)
+        rows = await self._fetch(self._sql.release_expired, *args)
         released = [job_record(row) for row in rows]
         if any(job.state == JobState.WAITING for job in released):
             self._wake_locally()
@@ -574,11 +574,3 @@ async def _keep_session(_conn: Any) -> None:
 
     (asyncpg still rolls back a transaction left open.) This saves a round trip per release.
     """
-
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
-
-
-def _is_token(token: str) -> bool:
-    """Whether ``token`` is a UUID (anything else could never match and must not reach a ``::uuid`` cast)."""
-    return isinstance(token, str) and _UUID.fullmatch(token) is not None

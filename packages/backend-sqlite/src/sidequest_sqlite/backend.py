@@ -29,6 +29,7 @@ from sidequest.backend import (
     id_direction,
     json_dumps,
     parse_span,
+    plausible_token,
 )
 
 from . import _schema
@@ -239,11 +240,15 @@ class SQLiteBackend:
 
     async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
         """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row)."""
-        if not items:
-            return set()
         batch = json_dumps(
-            [[i, token, None if result is None else json_dumps(result)] for i, token, result in items]
+            [
+                [i, token, None if result is None else json_dumps(result)]
+                for i, token, result in items
+                if plausible_token(token)
+            ]
         )
+        if batch == "[]":
+            return set()
         rows = await self._db.execute(statements.COMPLETE_MANY, (batch,))
         return {row[0] for row in rows}
 
@@ -277,9 +282,10 @@ class SQLiteBackend:
 
     async def heartbeat(self, worker_id: str, leases: Mapping[int, str], lease: float | None) -> set[int]:
         """Ids still held with their token; with ``lease``, extended in one UPDATE."""
-        if not leases:
+        held = [[int(job_id), token] for job_id, token in leases.items() if plausible_token(token)]
+        if not held:
             return set()
-        pairs = json_dumps([[int(job_id), token] for job_id, token in leases.items()])
+        pairs = json_dumps(held)
         if lease is None:
             rows = await self._db.read(f"SELECT id FROM {JOBS} WHERE {statements.HELD_LEASES}", (pairs,))
         else:

@@ -155,6 +155,15 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+def plausible_token(token: object) -> bool:
+    """Whether ``token`` could be a lease token a backend issued: non-empty printable ASCII
+    text of at most 64 characters (a UUID in any of its spellings, a hex digest). Batches
+    of tokens keep anything else out, so that text a database refuses (a NUL, a lone
+    surrogate) cannot fail a whole batch; what remains is compared with the stored token
+    and matches nothing unless it is that token."""
+    return type(token) is str and 0 < len(token) <= 64 and token.isascii() and token.isprintable()
+
+
 _scan_value: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # the C scanner
     json.JSONDecoder()  # type: ignore[arg-type]  # (typeshed types the argument as a scanner)
 )

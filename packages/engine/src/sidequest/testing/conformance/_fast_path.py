@@ -73,8 +73,11 @@ class FastPathTests:
         await backend.enqueue([new_job() for _ in range(2)])
         held, other = await batched.claim_and_start(QUEUE, 2, WORKER, LEASE)
         strangers = ["not a token", "", "'; --", "0" * 36, str(held.lease_token) + "0", "{}", "[1]"]
+        strangers += ["\x00" * 36, "\ud800" * 36]  # text a database may refuse: NUL, a lone surrogate
         assert await batched.complete_many([(held.id, token, None) for token in strangers]) == set()
-        assert await backend.heartbeat(WORKER, {held.id: "not a token"}, LEASE) == set()
+        for token in strangers:
+            assert await backend.heartbeat(WORKER, {held.id: token}, LEASE) == set()
+            assert await backend.heartbeat(WORKER, {held.id: token}, None) == set()
         assert await batched.complete_many(
             [(held.id, "not a token", None), (other.id, str(other.lease_token), None)]
         ) == {other.id}
