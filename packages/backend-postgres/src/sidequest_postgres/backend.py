@@ -139,8 +139,8 @@ class PostgresBackend(ScheduleStore):
             return self._pool
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """A statement of the hot path: on the spare connection of our own pool when it is
-        free (``_spare``), through the pool otherwise."""
+        """A single statement (no transaction of its own): on the spare connection of our own
+        pool when it is free (``_spare``), through the pool otherwise."""
         spare = self._spare
         if spare is not None:
             return await spare.fetch(sql, *args)
