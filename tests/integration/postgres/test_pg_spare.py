@@ -14,7 +14,7 @@ from sidequest.backend import NewJob
 from sidequest_postgres import _spare
 from sidequest_postgres.backend import PostgresBackend
 
-pytestmark = pytest.mark.asyncio
+pytestmark = pytest.mark.postgres
 
 PID = "SELECT pg_backend_pid()"
 

@@ -240,16 +240,14 @@ class SQLiteBackend:
 
     async def complete_many(self, items: Sequence[tuple[int, str, Any]]) -> set[int]:
         """Complete running jobs ``(id, lease_token, result)`` in one statement (fenced per row)."""
-        batch = json_dumps(
-            [
-                [i, token, None if result is None else json_dumps(result)]
-                for i, token, result in items
-                if plausible_token(token)
-            ]
-        )
-        if batch == "[]":
+        batch = [
+            [i, token, None if result is None else json_dumps(result)]
+            for i, token, result in items
+            if plausible_token(token)
+        ]
+        if not batch:
             return set()
-        rows = await self._db.execute(statements.COMPLETE_MANY, (batch,))
+        rows = await self._db.execute(statements.COMPLETE_MANY, (json_dumps(batch),))
         return {row[0] for row in rows}
 
     async def transition(self, job_id: int, change: Transition) -> JobRecord | None:

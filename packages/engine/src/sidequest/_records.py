@@ -190,8 +190,12 @@ def positional_constructor(cls: type[Record]) -> Callable[..., Record]:
     """
     names = [attribute.name for attribute in fields(cls)]  # type: ignore[arg-type]
     twin = type(f"_Mutable{cls.__name__}", (), {"__slots__": tuple(names)})
-    scope: dict[str, Any] = {"_new": object.__new__, "_twin": twin, "_cls": cls}
-    scope["_retype"] = object.__setattr__
+    scope: dict[str, Any] = {
+        "_new": object.__new__,
+        "_twin": twin,
+        "_retype": object.__setattr__,
+        "_cls": cls,
+    }
     stores = "".join(f"    record.{name} = {name}\n" for name in names)
     source = (
         f"def make({', '.join(names)}):\n    record = _new(_twin)\n{stores}"
