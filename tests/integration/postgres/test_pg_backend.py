@@ -200,7 +200,10 @@ async def test_racing_claimers_never_claim_a_job_twice(schema_url: str, backend:
     assert len(ids) == 600 and len(set(ids)) == 600
 
 
-async def test_claim_uses_the_partial_index(backend: PostgresBackend, conn: asyncpg.Connection) -> None:
+@pytest.mark.parametrize("statement", ["claim", "claim_and_start"])
+async def test_claim_uses_the_partial_index_and_updates_the_locked_rows_in_place(
+    backend: PostgresBackend, conn: asyncpg.Connection, statement: str
+) -> None:
     records = await backend.enqueue([job(f"q{i % 5}", args=(i,)) for i in range(4000)])
     for record in records[:3000:3]:  # a realistic table: most rows finished
         await conn.execute(
@@ -208,9 +211,12 @@ async def test_claim_uses_the_partial_index(backend: PostgresBackend, conn: asyn
             record.id,
         )
     await conn.execute(f"ANALYZE {backend._sql.jobs}")
-    plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {backend._sql.claim}", "q1", 10, "w", 30.0))
+    sql = getattr(backend._sql, statement)
+    plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {sql}", "q1", 10, "w", 30.0))
     assert "sidequest_jobs_claim_idx" in plan, plan
     assert "Seq Scan on sidequest_jobs" not in plan, plan
+    # the rows locked by the index scan are updated by their ctid: no second descent by id
+    assert "Tid Scan on sidequest_jobs" in plan and "sidequest_jobs_pkey" not in plan, plan
 
 
 async def test_complete_many_gives_each_job_its_own_result_and_token(backend: PostgresBackend) -> None:
