@@ -17,8 +17,8 @@ import attrs
 import pytest
 from pg_support import enqueue_rolled_back, listening
 from sidequest import DuplicateJobError
-from sidequest.backend import JobFilter, JobState, NewJob
-from sidequest_postgres._params import insert_document, shared_values
+from sidequest.backend import JobBatch, JobFilter, JobState, NewJob
+from sidequest_postgres._params import insert_document, shared_document, shared_values
 from sidequest_postgres._pipeline import PART_SIZE, PIPELINE_FROM, fetch_in_parts
 from sidequest_postgres.backend import PostgresBackend
 
@@ -185,6 +185,51 @@ async def test_a_cancellation_during_the_commit_waits_for_it(
         await connection.close()
 
 
+async def test_a_job_batch_is_built_a_part_at_a_time_as_the_parts_are_sent(
+    postgres_url: str, backend: PostgresBackend
+) -> None:
+    """Each part of an ``enqueue_many`` batch is built while the server writes the one
+    before it: job ``i`` is built once ``i // PART_SIZE`` statements have been sent."""
+    connection = await asyncpg.connect(postgres_url)
+    sent = 0
+
+    class Counting:
+        async def execute(self, sql: str) -> Any:
+            return await connection.execute(sql)
+
+        async def fetch(self, sql: str, *args: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return await connection.fetch(sql, *args)
+
+    common = NewJob(queue="q0", script="tests.jobs", job_class="TestJob")
+    built_after: list[int] = []
+
+    def build(position: int) -> NewJob:
+        built_after.append(sent)
+        return attrs.evolve(common, args=(position,))
+
+    batch = JobBatch(IN_PARTS, build)
+    shared = shared_values(batch)
+    assert shared is not None and built_after == [0]  # the shared values come from the first job
+    try:
+        ids = await fetch_in_parts(
+            Counting(),  # type: ignore[arg-type]
+            backend._sql.enqueue_shared_in_parts[(False, False)],
+            batch,
+            shared_document,
+            lambda part, rows: [row[0] for row in rows],
+            shared,
+        )
+    finally:
+        await connection.close()
+    assert built_after == [position // PART_SIZE for position in range(IN_PARTS)]
+    assert len(ids) == IN_PARTS and ids == sorted(ids)
+    pool = await backend._db()
+    stored = await pool.fetch(f"SELECT id, args::text FROM {backend._sql.jobs} ORDER BY id")
+    assert [tuple(row) for row in stored] == [(i, f"[{position}]") for position, i in enumerate(ids)]
+
+
 async def test_a_large_batch_wakes_other_processes_once_committed(
     backend: PostgresBackend, other: PostgresBackend, postgres_url: str, n: int, form: str
 ) -> None:
@@ -229,7 +274,7 @@ async def test_a_shared_batch_stores_what_the_general_form_stores(
         attrs.evolve(
             common,
             args=(i, f"user{i}"),
-            kwargs={"n": i, "big": 1e16, "text": "é\"\\"} if i % 2 else {},
+            kwargs={"n": i, "big": 1e16, "text": 'é"\\'} if i % 2 else {},
             unique_digest=f"digest{i}" if unique else None,
         )
         for i in range(n)

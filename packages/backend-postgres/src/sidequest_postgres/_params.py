@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sidequest.backend import NewJob, QueueRecord, QueueState, ScheduleRecord, holds_forever, new_job_values
+from sidequest.backend import (
+    JobBatch,
+    NewJob,
+    QueueRecord,
+    QueueState,
+    ScheduleRecord,
+    holds_forever,
+    new_job_values,
+)
 from sidequest.backend import schedule_values as shared_schedule_values
 
 from ._codec import dumps, ms
@@ -55,8 +63,19 @@ def shared_values(jobs: Sequence[NewJob]) -> list[Any] | None:
 
     Shared means the same objects, which is what a builder's ``enqueue_many`` hands over;
     equal values would not do (``1 == True`` and ``(1,) == (True,)`` in Python, not in JSON).
+    A ``JobBatch`` (``enqueue_many``) shares them by construction, so its jobs are not read
+    here: they are built as the parts are sent.
     """
     first = jobs[0]
+    if not isinstance(jobs, JobBatch) and not _all_share_with(first, jobs):
+        return None
+    values = insert_values(first)
+    return [values[i] for i in _SHARED_POSITIONS]
+
+
+def _all_share_with(first: NewJob, jobs: Sequence[NewJob]) -> bool:
+    """Whether every job of ``jobs`` holds ``first``'s objects in every field but its payload
+    and digest."""
     queue, script, job_class = first.queue, first.script, first.job_class
     constructor_args, max_attempts, timeout = first.constructor_args, first.max_attempts, first.timeout
     available_at, available_in = first.available_at, first.available_in
@@ -75,9 +94,8 @@ def shared_values(jobs: Sequence[NewJob]) -> list[Any] | None:
             or job.retry_delay is not retry_delay
             or job.backoff_strategy is not backoff
         ):
-            return None
-    values = insert_values(first)
-    return [values[i] for i in _SHARED_POSITIONS]
+            return False
+    return True
 
 
 def shared_document(jobs: Sequence[NewJob]) -> str:

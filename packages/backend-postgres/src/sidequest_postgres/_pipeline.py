@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
 
@@ -53,21 +52,24 @@ async def fetch_in_parts(
     is raised after the commit is over (the batch may then be stored, as with any
     cancelled commit).
     """
-    parts = [items[i : i + PART_SIZE] for i in range(0, len(items), PART_SIZE)]
+    # each part is sliced when it is encoded: a ``JobBatch`` builds its jobs then
+    parts = (items[i : i + PART_SIZE] for i in range(0, len(items), PART_SIZE))
     out: list[Out] = []
     in_flight: asyncio.Task[Any] = asyncio.ensure_future(connection.execute(_BEGIN))
     try:
         await asyncio.sleep(0)  # BEGIN reaches the socket
-        parameter = encode(parts[0])  # while BEGIN travels
+        last = next(parts)
+        parameter = encode(last)  # while BEGIN travels
         await asyncio.shield(in_flight)
         in_flight = _start(connection, sql, parameter, extra)
         await asyncio.sleep(0)  # the statement reaches the socket before we go on computing
-        for previous, part in itertools.pairwise(parts):
-            parameter = encode(part)  # the server is busy with ``previous`` meanwhile
+        for part in parts:
+            parameter = encode(part)  # the server is busy with the previous part meanwhile
             rows = await asyncio.shield(in_flight)
             in_flight = _start(connection, sql, parameter, extra)
             await asyncio.sleep(0)
-            out.extend(decode(previous, rows))
+            out.extend(decode(last, rows))
+            last = part
         rows = await asyncio.shield(in_flight)
     except BaseException:
         await _settle(in_flight)  # the connection is free before the rollback
@@ -77,7 +79,7 @@ async def fetch_in_parts(
     committing = asyncio.ensure_future(connection.execute("COMMIT"))
     try:
         await asyncio.sleep(0)  # COMMIT reaches the socket
-        out.extend(decode(parts[-1], rows))  # while the server commits
+        out.extend(decode(last, rows))  # while the server commits
         await asyncio.shield(committing)
     except BaseException:
         await _settle(committing)

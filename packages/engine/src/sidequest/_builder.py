@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -10,6 +10,7 @@ import attrs
 from attrs import field, frozen
 
 from . import _payload, _uniqueness
+from ._batches import JobBatch
 from ._durations import Duration, as_utc, to_seconds, utcnow
 from ._errors import ConfigurationError
 from ._job import Job
@@ -95,44 +96,54 @@ class JobBuilder(Generic[J]):
 
     def new_jobs(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> list[NewJob]:
         """``new_job`` for each ``(args, kwargs)``; what all of them share is worked out once."""
-        script, job_class = self._engine.resolver.name_of(self._job_class)
+        return list(self._batch(calls))
+
+    def _batch(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> JobBatch:
+        """The jobs for ``calls``: every payload is checked now (``InvalidPayloadError``
+        before anything is stored), each job built when it is first read."""
+        make = self._maker()
         limit = self._engine.max_payload_bytes
-        _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
-        jobs = []
-        for args, kwargs in calls:
-            args_list = list(args)
-            _payload.validate(args_list, "args", max_bytes=limit)
-            if kwargs:
-                _payload.validate(kwargs, "kwargs", max_bytes=limit)
+        checked = [_checked(args, kwargs, limit) for args, kwargs in calls]
+        return JobBatch(len(checked), lambda position: make(*checked[position]))
+
+    def _maker(self) -> Callable[[list[Any], dict[str, Any]], NewJob]:
+        """Check what every job of this builder shares; return the maker of one job from its
+        checked payload (which cannot fail)."""
+        script, job_class = self._engine.resolver.name_of(self._job_class)
+        _payload.validate(
+            list(self._constructor_args), "constructor_args", max_bytes=self._engine.max_payload_bytes
+        )
+        uniqueness = self._uniqueness
+
+        def make(args_list: list[Any], kwargs: dict[str, Any]) -> NewJob:
             digest = None
-            if self._uniqueness:
+            if uniqueness:
                 digest = _uniqueness.digest(
-                    self._uniqueness,
+                    uniqueness,
                     job_class=job_class,
                     args=args_list,
                     kwargs=kwargs,
                     constructor_args=self._constructor_args,
                     available_at=self._available_at or (utcnow() + timedelta(seconds=self._delay)),
                 )
-            jobs.append(
-                make_new_job(
-                    self._queue,
-                    script,
-                    job_class,
-                    tuple(args_list),
-                    dict(kwargs),
-                    self._constructor_args,
-                    self._max_attempts,
-                    self._available_at,
-                    self._delay,  # available_in
-                    self._timeout,
-                    digest,
-                    self._uniqueness,
-                    self._retry_delay,
-                    self._backoff,
-                )
+            return make_new_job(
+                self._queue,
+                script,
+                job_class,
+                tuple(args_list),
+                dict(kwargs),
+                self._constructor_args,
+                self._max_attempts,
+                self._available_at,
+                self._delay,  # available_in
+                self._timeout,
+                digest,
+                uniqueness,
+                self._retry_delay,
+                self._backoff,
             )
-        return jobs
+
+        return make
 
     async def enqueue(self, *args: Any, connection: Any = None, **kwargs: Any) -> JobRecord:
         """Store one job; returns its record. Raises ``DuplicateJobError`` or ``InvalidPayloadError``.
@@ -174,8 +185,8 @@ class JobBuilder(Generic[J]):
                 )
         if not items:
             return []
-        jobs = self.new_jobs((item, {}) for item in items)
-        return await self._engine.enqueue_jobs(jobs, skip_duplicates=skip_duplicates, connection=connection)
+        batch = self._batch((item, {}) for item in items)
+        return await self._engine.enqueue_jobs(batch, skip_duplicates=skip_duplicates, connection=connection)
 
     async def schedule(
         self,
@@ -214,3 +225,12 @@ class JobBuilder(Generic[J]):
             constructor_args=self._constructor_args,
         )
         return await _schedules.save(self._engine, record)
+
+
+def _checked(args: Sequence[Any], kwargs: dict[str, Any], limit: int) -> tuple[list[Any], dict[str, Any]]:
+    """A job's payload as stored, once checked (``InvalidPayloadError`` names what is wrong)."""
+    args_list = list(args)
+    _payload.validate(args_list, "args", max_bytes=limit)
+    if kwargs:
+        _payload.validate(kwargs, "kwargs", max_bytes=limit)
+    return args_list, kwargs

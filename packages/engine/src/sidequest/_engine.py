@@ -16,6 +16,7 @@ from . import _liveness as liveness
 from . import _schedules as schedules_module
 from ._backend import Backend, FastPathBackend
 from ._backend_support import mask_url
+from ._batches import JobBatch
 from ._builder import JobBuilder
 from ._completions import CompletionBatcher
 from ._config import QueueConfig
@@ -434,7 +435,8 @@ class Sidequest:
     ) -> list[JobRecord]:
         """Insert prepared jobs (creating missing queues first)."""
         backend = await self.connected()
-        for name in {job.queue for job in jobs} - self._known_queues:
+        queues = {jobs[0].queue} if isinstance(jobs, JobBatch) else {job.queue for job in jobs}
+        for name in queues - self._known_queues:
             config = self.queue_configs.get(name, QueueConfig(name))
             await backend.ensure_queue(config.record(_named(self.queue_defaults, name)))
             self._known_queues.add(name)

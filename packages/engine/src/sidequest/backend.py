@@ -40,6 +40,7 @@ from ._backend_support import (
     truncate_to,
     worker_lost_error,
 )
+from ._batches import JobBatch
 from ._memory import MemoryBackend
 from ._payload import dumps as json_dumps
 from ._plugins import BackendRegistry, create_backend, hookimpl, hookspec, registry
@@ -76,6 +77,7 @@ __all__ = [
     "CountEstimates",
     "ErrorRecord",
     "FastPathBackend",
+    "JobBatch",
     "JobCounts",
     "JobFilter",
     "JobRecord",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import attrs
 import pytest
 
 from sidequest import DuplicateJobError
-from sidequest.backend import Backend, ErrorRecord, JobState, QueueRecord
+from sidequest.backend import Backend, ErrorRecord, JobBatch, JobState, QueueRecord
 
 from ._fixtures import (
     MS,
@@ -138,6 +139,14 @@ class JobTests:
         jobs = await backend.enqueue([new_job(args=(n,)) for n in range(10)])
         assert [j.args for j in jobs] == [(n,) for n in range(10)]
         assert len({j.id for j in jobs}) == 10
+        for job in jobs:
+            assert await backend.get_job(job.id) == job
+
+    async def test_enqueue_takes_a_job_batch_as_enqueue_many_hands_it_over(self, backend: Backend) -> None:
+        common = new_job(max_attempts=3)
+        batch = JobBatch(7, lambda n: attrs.evolve(common, args=(n,), kwargs={"n": n}))
+        jobs = await backend.enqueue(batch)
+        assert [(j.args, j.kwargs, j.max_attempts) for j in jobs] == [((n,), {"n": n}, 3) for n in range(7)]
         for job in jobs:
             assert await backend.get_job(job.id) == job
 
