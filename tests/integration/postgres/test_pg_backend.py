@@ -201,7 +201,7 @@ async def test_racing_claimers_never_claim_a_job_twice(schema_url: str, backend:
 
 
 @pytest.mark.parametrize("statement", ["claim", "claim_and_start"])
-async def test_claim_uses_the_partial_index_and_updates_the_locked_rows_in_place(
+async def test_claim_uses_the_partial_index(
     backend: PostgresBackend, conn: asyncpg.Connection, statement: str
 ) -> None:
     records = await backend.enqueue([job(f"q{i % 5}", args=(i,)) for i in range(4000)])
@@ -215,8 +215,38 @@ async def test_claim_uses_the_partial_index_and_updates_the_locked_rows_in_place
     plan = "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN {sql}", "q1", 10, "w", 30.0))
     assert "sidequest_jobs_claim_idx" in plan, plan
     assert "Seq Scan on sidequest_jobs" not in plan, plan
-    # the rows locked by the index scan are updated by their ctid: no second descent by id
-    assert "Tid Scan on sidequest_jobs" in plan and "sidequest_jobs_pkey" not in plan, plan
+
+
+@pytest.mark.parametrize("statement", ["claim", "claim_and_start"])
+async def test_a_job_changed_after_the_claims_snapshot_is_still_claimed(
+    backend: PostgresBackend, conn: asyncpg.Connection, postgres_url: str, statement: str
+) -> None:
+    """A waiting job that another transaction changes (it stays waiting) between the start
+    of a claim and the moment the claim locks it is claimed in its new version: the claim
+    does not come back short, which would make a worker believe the queue empty.
+
+    The claim is slowed down before it locks each row (a ``pg_sleep`` in the scan's filter)
+    so that the change commits in between. Updating the locked rows by ``ctid`` fails
+    this: the new version is invisible to the statement's snapshot."""
+    first, *_ = await backend.enqueue([job(args=(i,)) for i in range(3)])
+    sql = getattr(backend._sql, statement)
+    slowed = sql.replace("available_at <= now()", "available_at <= now() AND pg_sleep(0.3)::text = ''")
+    assert slowed != sql
+    claimer = await asyncpg.connect(postgres_url)
+    try:
+        claim = asyncio.create_task(claimer.fetch(slowed, "default", 10, "w", 30.0))
+        await asyncio.sleep(0.1)  # the claim has its snapshot and sleeps before its first lock
+        await conn.execute(
+            f"UPDATE {backend._sql.jobs} SET available_at = available_at - interval '1 ms' WHERE id = $1",
+            first.id,
+        )
+        claimed = await claim
+    finally:
+        await claimer.close()
+    assert len(claimed) == 3 and first.id in {row["id"] for row in claimed}
+    assert {j.state for j in await backend.list_jobs(JobFilter())} == {
+        JobState.CLAIMED if statement == "claim" else JobState.RUNNING
+    }
 
 
 async def test_complete_many_gives_each_job_its_own_result_and_token(backend: PostgresBackend) -> None:

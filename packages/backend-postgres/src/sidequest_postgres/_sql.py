@@ -151,12 +151,10 @@ class Statements:
             " ORDER BY id LIMIT 1"
         )
 
-        # claim: one statement per queue, served by the partial index on waiting jobs. The
-        # locked rows are updated where they lie (a TID scan of their ctids): they cannot move
-        # while the lock is held, and a join on id cost a primary-key descent per row ---------
+        # claim: one statement per queue, served by the partial index on waiting jobs -----------
         self.claim = f"""
 WITH picked AS MATERIALIZED (
-    SELECT ctid FROM {jobs}
+    SELECT id FROM {jobs}
     WHERE state = 'waiting' AND queue = $1 AND available_at <= now()
     ORDER BY available_at, id
     LIMIT $2
@@ -166,7 +164,7 @@ WITH picked AS MATERIALIZED (
     SET state = 'claimed', claimed_at = {NOW_MS}, claimed_by = $3,
         lease_token = gen_random_uuid(),
         lease_expires_at = date_trunc('milliseconds', now() + $4::float8 * interval '1 second')
-    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM picked))
+    FROM picked WHERE j.id = picked.id
     RETURNING {jcols}
 )
 SELECT * FROM claimed ORDER BY available_at, id"""
