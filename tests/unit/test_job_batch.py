@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
 import pytest
 from sidequest import InvalidPayloadError, Job, Sidequest
 from sidequest.backend import JobBatch, JobFilter, MemoryBackend, NewJob
 
+TEMPLATE = NewJob(queue="q", script="m", job_class="C", max_attempts=3)
+
 
 def counting_batch(size: int) -> tuple[JobBatch, list[int]]:
+    """A batch whose digest records the positions built (each job's digest is computed once)."""
     built: list[int] = []
 
-    def build(position: int) -> NewJob:
-        built.append(position)
-        return NewJob(queue="q", script="m", job_class="C", args=(position,))
+    def digest(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+        built.append(args[0])
+        return f"d{args[0]}"
 
-    return JobBatch(size, build), built
+    return JobBatch(TEMPLATE, [((position,), {}) for position in range(size)], digest), built
+
+
+def expected(position: int) -> NewJob:
+    return attrs.evolve(TEMPLATE, args=(position,), unique_digest=f"d{position}")
 
 
 def test_a_job_is_built_when_it_or_one_after_it_is_first_read() -> None:
@@ -29,7 +40,7 @@ def test_a_job_is_built_when_it_or_one_after_it_is_first_read() -> None:
 
 def test_slices_and_indexes_behave_as_a_lists() -> None:
     batch, _ = counting_batch(7)
-    expected = [NewJob(queue="q", script="m", job_class="C", args=(i,)) for i in range(7)]
+    jobs = [expected(position) for position in range(7)]
     for index in (
         slice(None),
         slice(2, 5),
@@ -38,11 +49,28 @@ def test_slices_and_indexes_behave_as_a_lists() -> None:
         slice(None, None, -3),
         slice(-2, 99),
     ):
-        assert list(batch[index]) == expected[index], index
-    assert batch[-1] == expected[-1] and batch.index(expected[3]) == 3 and expected[4] in batch
+        assert list(batch[index]) == jobs[index], index
+    assert batch[-1] == jobs[-1] and batch.index(jobs[3]) == 3 and jobs[4] in batch
+    assert list(reversed(batch)) == jobs[::-1]
     for outside in (7, -8):
         with pytest.raises(IndexError):
             batch[outside]
+
+
+def test_every_job_holds_the_templates_objects_in_its_shared_fields() -> None:
+    batch, _ = counting_batch(3)
+    for job in batch:
+        assert job.kwargs == {} and job.max_attempts == 3
+        for field in (
+            "queue",
+            "script",
+            "job_class",
+            "constructor_args",
+            "uniqueness_config",
+            "backoff_strategy",
+        ):
+            assert getattr(job, field) is getattr(TEMPLATE, field), field
+    assert JobBatch(TEMPLATE, [((1,), {"k": [1]})])[0].unique_digest is None  # no digest function
 
 
 def test_an_empty_slice_builds_nothing() -> None:

@@ -9,6 +9,7 @@ one (jobs that share every field but their payload and digest, as ``enqueue_many
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -202,16 +203,15 @@ async def test_a_job_batch_is_built_a_part_at_a_time_as_the_parts_are_sent(
             sent += 1
             return await connection.fetch(sql, *args)
 
-    common = NewJob(queue="q0", script="tests.jobs", job_class="TestJob")
-    built_after: list[int] = []
+    built_after: list[int] = []  # per job: the statements sent when it was built
 
-    def build(position: int) -> NewJob:
+    def digest(args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         built_after.append(sent)
-        return attrs.evolve(common, args=(position,))
 
-    batch = JobBatch(IN_PARTS, build)
+    template = NewJob(queue="q0", script="tests.jobs", job_class="TestJob")
+    batch = JobBatch(template, [((position,), {}) for position in range(IN_PARTS)], digest)
     shared = shared_values(batch)
-    assert shared is not None and built_after == [0]  # the shared values come from the first job
+    assert shared is not None and built_after == []  # the shared values come from the template
     try:
         ids = await fetch_in_parts(
             Counting(),  # type: ignore[arg-type]

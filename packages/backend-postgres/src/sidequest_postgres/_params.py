@@ -63,13 +63,16 @@ def shared_values(jobs: Sequence[NewJob]) -> list[Any] | None:
 
     Shared means the same objects, which is what a builder's ``enqueue_many`` hands over;
     equal values would not do (``1 == True`` and ``(1,) == (True,)`` in Python, not in JSON).
-    A ``JobBatch`` (``enqueue_many``) shares them by construction, so its jobs are not read
-    here: they are built as the parts are sent.
+    A ``JobBatch`` (``enqueue_many``) shares its template's by construction, so its jobs are
+    not read here: they are built as the parts are sent.
     """
-    first = jobs[0]
-    if not isinstance(jobs, JobBatch) and not _all_share_with(first, jobs):
+    if isinstance(jobs, JobBatch):
+        shared = jobs.template
+    elif _all_share_with(jobs[0], jobs):
+        shared = jobs[0]
+    else:
         return None
-    values = insert_values(first)
+    values = insert_values(shared)
     return [values[i] for i in _SHARED_POSITIONS]
 
 

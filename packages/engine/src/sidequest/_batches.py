@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
-from ._records import NewJob
+from ._records import NewJob, make_new_job
+
+Payload = tuple[Sequence[Any], Mapping[str, Any]]
+"""A job's ``(args, kwargs)``, already checked."""
+Digest = Callable[[Sequence[Any], Mapping[str, Any]], "str | None"]
+"""A job's uniqueness digest from its payload."""
 
 
 class JobBatch(Sequence[NewJob]):
-    """The jobs of one ``enqueue_many``, in order. Their payloads were checked before the
-    batch was made; each ``NewJob`` is built the first time it (or one after it) is read,
-    and building cannot fail.
+    """The jobs of one ``enqueue_many``, in order: ``template``'s fields with each job's own
+    ``args``, ``kwargs`` and ``unique_digest``.
 
-    Building the jobs of a large batch takes about as long as the database takes to write
-    a fifth of them, so a backend that writes a batch in parts (PostgreSQL) sends the first
-    part while the rest are still being built. Every job of a batch shares all its fields
-    but ``args``, ``kwargs`` and ``unique_digest`` (the same objects): a backend may take
-    the shared ones from the first job.
+    The payloads were checked before the batch was made; each ``NewJob`` is built the first
+    time it (or one after it) is read, and building cannot fail. Building the jobs of a large
+    batch takes about as long as the database takes to write a fifth of them, so a backend
+    that writes a batch in parts (PostgreSQL) sends the first part while the rest are still
+    being built. Every job holds the template's objects in its shared fields, so a backend
+    may take those from ``template`` without reading a job.
     """
 
-    def __init__(self, size: int, build: Callable[[int], NewJob]) -> None:
-        self._size = size
-        self._build = build
-        """Builds the job at a position (called once per position, in order)."""
+    def __init__(self, template: NewJob, payloads: Sequence[Payload], digest: Digest | None = None) -> None:
+        self.template = template
+        """The fields every job shares (its own ``args``, ``kwargs`` and digest are unused)."""
+        self._payloads = payloads
+        self._digest = digest
         self._built: list[NewJob] = []
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._payloads)
 
     @overload
     def __getitem__(self, index: int) -> NewJob: ...
@@ -36,7 +42,7 @@ class JobBatch(Sequence[NewJob]):
     def __getitem__(self, index: slice) -> list[NewJob]: ...
 
     def __getitem__(self, index: int | slice) -> NewJob | list[NewJob]:
-        positions = range(self._size)[index]  # IndexError and negative positions as a list's
+        positions = range(len(self._payloads))[index]  # IndexError and negative positions as a list's
         if isinstance(positions, int):
             self._build_until(positions + 1)
             return self._built[positions]
@@ -47,10 +53,28 @@ class JobBatch(Sequence[NewJob]):
         return [self._built[position] for position in positions]
 
     def __iter__(self) -> Iterator[NewJob]:
-        self._build_until(self._size)
+        self._build_until(len(self._payloads))
         return iter(self._built)
 
     def _build_until(self, count: int) -> None:
-        built, build = self._built, self._build
+        built, payloads, digest, t = self._built, self._payloads, self._digest, self.template
         while len(built) < count:
-            built.append(build(len(built)))
+            args, kwargs = payloads[len(built)]
+            built.append(
+                make_new_job(
+                    t.queue,
+                    t.script,
+                    t.job_class,
+                    tuple(args),
+                    dict(kwargs),
+                    t.constructor_args,
+                    t.max_attempts,
+                    t.available_at,
+                    t.available_in,
+                    t.timeout,
+                    None if digest is None else digest(args, kwargs),
+                    t.uniqueness_config,
+                    t.retry_delay,
+                    t.backoff_strategy,
+                )
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -101,49 +101,48 @@ class JobBuilder(Generic[J]):
     def _batch(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> JobBatch:
         """The jobs for ``calls``: every payload is checked now (``InvalidPayloadError``
         before anything is stored), each job built when it is first read."""
-        make = self._maker()
-        limit = self._engine.max_payload_bytes
-        checked = [_checked(args, kwargs, limit) for args, kwargs in calls]
-        return JobBatch(len(checked), lambda position: make(*checked[position]))
-
-    def _maker(self) -> Callable[[list[Any], dict[str, Any]], NewJob]:
-        """Check what every job of this builder shares; return the maker of one job from its
-        checked payload (which cannot fail)."""
         script, job_class = self._engine.resolver.name_of(self._job_class)
-        _payload.validate(
-            list(self._constructor_args), "constructor_args", max_bytes=self._engine.max_payload_bytes
+        limit = self._engine.max_payload_bytes
+        _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
+        payloads = [_checked(args, kwargs, limit) for args, kwargs in calls]
+        template = make_new_job(
+            self._queue,
+            script,
+            job_class,
+            (),  # args, kwargs and digest are each job's own
+            {},
+            self._constructor_args,
+            self._max_attempts,
+            self._available_at,
+            self._delay,  # available_in
+            self._timeout,
+            None,
+            self._uniqueness,
+            self._retry_delay,
+            self._backoff,
         )
-        uniqueness = self._uniqueness
+        return JobBatch(template, payloads, self._digest(job_class))
 
-        def make(args_list: list[Any], kwargs: dict[str, Any]) -> NewJob:
-            digest = None
-            if uniqueness:
-                digest = _uniqueness.digest(
-                    uniqueness,
-                    job_class=job_class,
-                    args=args_list,
-                    kwargs=kwargs,
-                    constructor_args=self._constructor_args,
-                    available_at=self._available_at or (utcnow() + timedelta(seconds=self._delay)),
-                )
-            return make_new_job(
-                self._queue,
-                script,
-                job_class,
-                tuple(args_list),
-                dict(kwargs),
-                self._constructor_args,
-                self._max_attempts,
-                self._available_at,
-                self._delay,  # available_in
-                self._timeout,
-                digest,
-                uniqueness,
-                self._retry_delay,
-                self._backoff,
+    def _digest(self, job_class: str) -> Callable[[Sequence[Any], Mapping[str, Any]], str | None] | None:
+        """A job's uniqueness digest from its payload (None: no uniqueness). A fixed window
+        is the one the batch's availability falls in, worked out once for all its jobs."""
+        config = self._uniqueness
+        if not config:
+            return None
+        available_at = self._available_at or (utcnow() + timedelta(seconds=self._delay))
+        constructor_args = self._constructor_args
+
+        def digest(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
+            return _uniqueness.digest(
+                config,
+                job_class=job_class,
+                args=list(args),
+                kwargs=kwargs,
+                constructor_args=constructor_args,
+                available_at=available_at,
             )
 
-        return make
+        return digest
 
     async def enqueue(self, *args: Any, connection: Any = None, **kwargs: Any) -> JobRecord:
         """Store one job; returns its record. Raises ``DuplicateJobError`` or ``InvalidPayloadError``.

@@ -435,7 +435,7 @@ class Sidequest:
     ) -> list[JobRecord]:
         """Insert prepared jobs (creating missing queues first)."""
         backend = await self.connected()
-        queues = {jobs[0].queue} if isinstance(jobs, JobBatch) else {job.queue for job in jobs}
+        queues = {jobs.template.queue} if isinstance(jobs, JobBatch) and jobs else {job.queue for job in jobs}
         for name in queues - self._known_queues:
             config = self.queue_configs.get(name, QueueConfig(name))
             await backend.ensure_queue(config.record(_named(self.queue_defaults, name)))

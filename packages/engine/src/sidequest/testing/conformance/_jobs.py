@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import attrs
 import pytest
 
 from sidequest import DuplicateJobError
@@ -143,8 +142,7 @@ class JobTests:
             assert await backend.get_job(job.id) == job
 
     async def test_enqueue_takes_a_job_batch_as_enqueue_many_hands_it_over(self, backend: Backend) -> None:
-        common = new_job(max_attempts=3)
-        batch = JobBatch(7, lambda n: attrs.evolve(common, args=(n,), kwargs={"n": n}))
+        batch = JobBatch(new_job(max_attempts=3), [((n,), {"n": n}) for n in range(7)])
         jobs = await backend.enqueue(batch)
         assert [(j.args, j.kwargs, j.max_attempts) for j in jobs] == [((n,), {"n": n}, 3) for n in range(7)]
         for job in jobs:
