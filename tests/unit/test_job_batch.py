@@ -104,3 +104,12 @@ async def test_enqueue_many_checks_every_payload_before_the_backend_sees_the_bat
     assert [r.args for r in records] == [(i,) for i in range(5)]
     assert len(seen) == 1 and isinstance(seen[0], JobBatch)
     await sq.close()
+
+
+async def test_an_empty_batch_stores_nothing_and_creates_no_queue() -> None:
+    backend = MemoryBackend()
+    sq = Sidequest(backend, jobs=[Note])
+    await sq.configure()
+    assert await sq.enqueue_jobs(JobBatch(TEMPLATE, [])) == []
+    assert await backend.list_queues() == [] and await backend.list_jobs(JobFilter()) == []
+    await sq.close()
