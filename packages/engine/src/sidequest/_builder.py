@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -10,11 +10,11 @@ import attrs
 from attrs import field, frozen
 
 from . import _payload, _uniqueness
-from ._batches import JobBatch
+from ._batches import Digest, JobBatch
 from ._durations import Duration, as_utc, to_seconds, utcnow
 from ._errors import ConfigurationError
 from ._job import Job
-from ._records import BackoffStrategy, JobRecord, NewJob, ScheduleRecord, make_new_job
+from ._records import BackoffStrategy, JobRecord, NewJob, ScheduleRecord
 
 if TYPE_CHECKING:
     from ._engine import Sidequest
@@ -105,25 +105,22 @@ class JobBuilder(Generic[J]):
         limit = self._engine.max_payload_bytes
         _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
         payloads = [_checked(args, kwargs, limit) for args, kwargs in calls]
-        template = make_new_job(
-            self._queue,
-            script,
-            job_class,
-            (),  # args, kwargs and digest are each job's own
-            {},
-            self._constructor_args,
-            self._max_attempts,
-            self._available_at,
-            self._delay,  # available_in
-            self._timeout,
-            None,
-            self._uniqueness,
-            self._retry_delay,
-            self._backoff,
+        template = NewJob(  # every field but the payload and digest, which are each job's own
+            queue=self._queue,
+            script=script,
+            job_class=job_class,
+            constructor_args=self._constructor_args,
+            max_attempts=self._max_attempts,
+            available_at=self._available_at,
+            available_in=self._delay,
+            timeout=self._timeout,
+            uniqueness_config=self._uniqueness,
+            retry_delay=self._retry_delay,
+            backoff_strategy=self._backoff,
         )
         return JobBatch(template, payloads, self._digest(job_class))
 
-    def _digest(self, job_class: str) -> Callable[[Sequence[Any], Mapping[str, Any]], str | None] | None:
+    def _digest(self, job_class: str) -> Digest | None:
         """A job's uniqueness digest from its payload (None: no uniqueness). A fixed window
         is the one the batch's availability falls in, worked out once for all its jobs."""
         config = self._uniqueness
@@ -136,7 +133,7 @@ class JobBuilder(Generic[J]):
             return _uniqueness.digest(
                 config,
                 job_class=job_class,
-                args=list(args),
+                args=args,
                 kwargs=kwargs,
                 constructor_args=constructor_args,
                 available_at=available_at,

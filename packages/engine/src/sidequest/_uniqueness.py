@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -36,9 +36,9 @@ def digest(
     config: Mapping[str, Any] | None,
     *,
     job_class: str,
-    args: tuple[Any, ...] | list[Any],
+    args: Sequence[Any],
     kwargs: Mapping[str, Any],
-    constructor_args: tuple[Any, ...] | list[Any],
+    constructor_args: Sequence[Any],
     available_at: datetime,
 ) -> str | None:
     """The digest stored in ``unique_digest``: equal digests are duplicates while held."""
