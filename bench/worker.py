@@ -4,12 +4,18 @@ Imports the library, prints ``LOADED`` and waits for ``GO`` on stdin (so that th
 of one run start together), then runs the library's worker until SIGTERM, with the jobs
 writing to the ledger named in the config. Prints ``READY`` once the worker is started
 (and, where the library says so, listening for notifications).
+
+``BENCH_GC_THRESHOLD=N`` sets Python's young-generation collection threshold to N in every
+library's worker process once it is loaded (sidequest's workers raise it to 5,000 on their
+own): to compare the libraries under the same collector setting.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
 import signal
 import sys
 import threading
@@ -39,6 +45,9 @@ def main() -> None:
     sys.stdout.flush()
     if sys.stdin.readline().strip() != "GO":
         return
+    threshold = os.environ.get("BENCH_GC_THRESHOLD")
+    if threshold:
+        gc.set_threshold(int(threshold), *gc.get_threshold()[1:])
     if adapter.sync_worker:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from . import _gc
 from . import _liveness as liveness
 from . import _schedules as schedules_module
 from ._backend import Backend, FastPathBackend
@@ -40,6 +41,8 @@ J = TypeVar("J", bound=Job)
 T = TypeVar("T")
 DEFAULT_BACKEND = "sqlite:///sidequest.sqlite3"
 RUNNERS = ("async", "process")
+DEFAULT_GC_THRESHOLD = 5_000
+"""Python's young-generation collection threshold while a worker runs (see ``_gc``)."""
 
 
 class Sidequest:
@@ -78,6 +81,7 @@ class Sidequest:
         backend_options: Mapping[str, Any] | None = None,
         migrate: bool = True,
         dashboard: bool | Mapping[str, Any] | None = None,
+        gc_threshold: int | None = DEFAULT_GC_THRESHOLD,
     ) -> None:
         if (
             isinstance(max_concurrent_jobs, bool)
@@ -95,6 +99,11 @@ class Sidequest:
             raise ConfigurationError("queues must be QueueConfig(...) values")
         self.max_concurrent_jobs = max_concurrent_jobs
         self.prefetch = check_prefetch(prefetch)
+        if gc_threshold is not None and (
+            isinstance(gc_threshold, bool) or not isinstance(gc_threshold, int) or gc_threshold < 1
+        ):
+            raise ConfigurationError(f"gc_threshold must be an int ≥ 1 or None, got {gc_threshold!r}")
+        self.gc_threshold = gc_threshold
         self.declared_schedules = list(schedules)
         if any(not isinstance(item, schedules_module.Schedule) for item in self.declared_schedules):
             raise ConfigurationError("schedules must be Schedule(...) values")
@@ -146,6 +155,8 @@ class Sidequest:
         self._configured = False
         self._dispatcher: Dispatcher | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._gc_held = False
+        """Whether this engine holds the raised garbage-collector threshold (``_gc``)."""
         self._release_now: asyncio.Event | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._signals_installed = False
@@ -247,6 +258,9 @@ class Sidequest:
         backend = self.backend
         dispatcher = Dispatcher(self)
         self._dispatcher = dispatcher
+        self._gc_held = self.gc_threshold is not None
+        if self.gc_threshold is not None:
+            _gc.hold(self.gc_threshold)
         self._release_now = asyncio.Event()
         backend.subscribe(dispatcher.wake)
         self._tasks = [
@@ -333,6 +347,9 @@ class Sidequest:
         self._remove_signal_handlers()
         self._dispatcher = None
         self._tasks = []
+        if self._gc_held:
+            self._gc_held = False
+            _gc.release()
         log.info("sidequest worker %s stopped", self.worker_id)
 
     def release_now(self) -> None:
