@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import asyncmy
+import sidequest_mysql.backend  # noqa: F401  (the backend is part of the library: imported before LOADED)
 
 from ..common import DB_PREFIX
 from .sidequest_pg import LIVE, SidequestAdapter

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import asyncpg
+import sidequest_postgres.backend  # noqa: F401  (the backend is part of the library: imported before LOADED)
 from sidequest import Job, QueueConfig, Sidequest
 
 from .. import ledger

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+import sidequest_sqlite.backend  # noqa: F401  (the backend is part of the library: imported before LOADED)
+
 from .sidequest_pg import LIVE, SidequestAdapter
 
 JOBS = "sidequest_jobs"
