@@ -258,9 +258,9 @@ class Sidequest:
         backend = self.backend
         dispatcher = Dispatcher(self)
         self._dispatcher = dispatcher
-        self._gc_held = self.gc_threshold is not None
         if self.gc_threshold is not None:
             _gc.hold(self.gc_threshold)
+            self._gc_held = True
         self._release_now = asyncio.Event()
         backend.subscribe(dispatcher.wake)
         self._tasks = [
