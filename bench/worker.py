@@ -6,8 +6,9 @@ writing to the ledger named in the config. Prints ``READY`` once the worker is s
 (and, where the library says so, listening for notifications).
 
 ``BENCH_GC_THRESHOLD=N`` sets Python's young-generation collection threshold to N in every
-library's worker process once it is loaded (sidequest's workers raise it to 5,000 on their
-own): to compare the libraries under the same collector setting.
+library's worker process once it is loaded, and sidequest's workers are given
+``gc_threshold=N`` instead of raising it to their own 5,000: to compare the libraries under
+the same collector setting.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main() -> None:
         return
     threshold = os.environ.get("BENCH_GC_THRESHOLD")
     if threshold:
+        if not threshold.isdigit() or int(threshold) < 1:
+            sys.exit(f"BENCH_GC_THRESHOLD must be a whole number ≥ 1, got {threshold!r}")
         gc.set_threshold(int(threshold), *gc.get_threshold()[1:])
     if adapter.sync_worker:
         stop = threading.Event()

@@ -41,8 +41,10 @@ class SidequestAdapter(Adapter):
 
     def make(self, **options: Any) -> Sidequest:
         prefetch = os.environ.get("BENCH_SQ_PREFETCH", "auto")  # e.g. 0: compare without prefetch
-        collector = os.environ.get("BENCH_SQ_GC_THRESHOLD")  # e.g. none: leave the collector alone
-        if collector is not None:
+        # BENCH_SQ_GC_THRESHOLD=none: leave the collector alone; BENCH_GC_THRESHOLD=N: every
+        # library's workers at N (bench/worker.py), so sidequest's too
+        collector = os.environ.get("BENCH_SQ_GC_THRESHOLD") or os.environ.get("BENCH_GC_THRESHOLD")
+        if collector:
             options["gc_threshold"] = None if collector.lower() == "none" else int(collector)
         return Sidequest(
             self.settings["url"], prefetch=prefetch if prefetch == "auto" else int(prefetch), **options

@@ -12,7 +12,7 @@ class Ping(Job):
 
 
 async def main() -> None:
-    before = gc.get_threshold()  # (700, 10, 10) unless your application changed it
+    before = gc.get_threshold()  # (700, 10, 10) on Python 3.11 and 3.12, unless you changed it
     sq = Sidequest("memory://", jobs=[Ping])  # gc_threshold=5_000 is the default
     await sq.start()
     print(f"while the worker runs: {gc.get_threshold()} (before: {before})")

@@ -100,9 +100,13 @@ class Sidequest:
         self.max_concurrent_jobs = max_concurrent_jobs
         self.prefetch = check_prefetch(prefetch)
         if gc_threshold is not None and (
-            isinstance(gc_threshold, bool) or not isinstance(gc_threshold, int) or gc_threshold < 1
+            isinstance(gc_threshold, bool)
+            or not isinstance(gc_threshold, int)
+            or not 1 <= gc_threshold <= _gc.MAX_THRESHOLD
         ):
-            raise ConfigurationError(f"gc_threshold must be an int ≥ 1 or None, got {gc_threshold!r}")
+            raise ConfigurationError(
+                f"gc_threshold must be an int from 1 to {_gc.MAX_THRESHOLD:,} or None, got {gc_threshold!r}"
+            )
         self.gc_threshold = gc_threshold
         self.declared_schedules = list(schedules)
         if any(not isinstance(item, schedules_module.Schedule) for item in self.declared_schedules):
@@ -255,12 +259,11 @@ class Sidequest:
         self._set_queue_filter(queues)
         await self._apply_queue_configs()
         await schedules_module.reconcile(self, self.declared_schedules)
+        if self._dispatcher is not None:  # another start() finished while this one waited
+            return self
         backend = self.backend
         dispatcher = Dispatcher(self)
         self._dispatcher = dispatcher
-        if self.gc_threshold is not None:
-            _gc.hold(self.gc_threshold)
-            self._gc_held = True
         self._release_now = asyncio.Event()
         backend.subscribe(dispatcher.wake)
         self._tasks = [
@@ -298,6 +301,9 @@ class Sidequest:
                 raise
         if handle_signals:
             self._install_signal_handlers()
+        if self.gc_threshold is not None:  # last: nothing after it can fail and leave it held
+            _gc.hold(self.gc_threshold)
+            self._gc_held = True
         log.info("sidequest worker %s started on %s", self.worker_id, backend.url)
         return self
 
@@ -317,6 +323,15 @@ class Sidequest:
         dispatcher = self._dispatcher
         if dispatcher is None:
             return
+        try:
+            await self._shut_down(dispatcher)
+        finally:  # also when the shutdown fails or is cancelled: the setting is not the worker's to keep
+            if self._gc_held:
+                self._gc_held = False
+                _gc.release()
+
+    async def _shut_down(self, dispatcher: Dispatcher) -> None:
+        """``stop()``'s steps, in order."""
         if self.dashboard is not None:
             dashboard, self.dashboard = self.dashboard, None
             await dashboard.stop()
@@ -347,9 +362,6 @@ class Sidequest:
         self._remove_signal_handlers()
         self._dispatcher = None
         self._tasks = []
-        if self._gc_held:
-            self._gc_held = False
-            _gc.release()
         log.info("sidequest worker %s stopped", self.worker_id)
 
     def release_now(self) -> None:

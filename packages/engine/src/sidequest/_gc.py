@@ -1,15 +1,16 @@
 """A running worker's setting of Python's garbage collector.
 
 A busy worker holds a dozen or so objects per job (its record, task, execution, …) until the
-job's completion is written. With the interpreter's default threshold (700 net allocations)
-that sets off a young-generation collection every few dozen jobs, and each one walks every
-object still held: about a tenth of a worker's CPU in a drain of short jobs, for next to no
-garbage (jobs make few reference cycles; reference counting frees the rest at once).
+job's completion is written. With the interpreter's default threshold (700 net allocations
+on Python 3.11 and 3.12) that sets off a young-generation collection every few dozen jobs,
+and each one walks every young object still alive, mostly the jobs held: about a tenth of
+a worker's CPU in a drain of short jobs, for next to no garbage (jobs make few reference
+cycles; reference counting frees the rest at once).
 
-While at least one worker of this process runs, the threshold is raised to the largest one
-asked for; when the last one stops, the collector gets back the setting it had, unless
-someone changed it meanwhile (then theirs stays). A threshold already higher, or 0
-(automatic collection off), is left alone.
+While at least one worker of this process runs, the first threshold is raised to the
+largest one asked for. When the last one stops, it gets back the value it had, unless
+someone changed it meanwhile (then theirs stays). A value already higher, or 0 (automatic
+collection off), is left alone, and so are the other two thresholds and ``gc.disable()``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ import threading
 
 from attrs import define
 
-Thresholds = tuple[int, int, int]
+MAX_THRESHOLD = 2**31 - 1
+"""The largest threshold ``gc.set_threshold`` takes (a C int)."""
 
 
 @define
 class _Raised:
-    before: Thresholds
-    """The setting found when the first worker raised it: put back by the last one."""
-    ours: Thresholds
-    """The setting applied here: put back only if it is still the one in force."""
+    """The first threshold (the youngest generation's) while workers hold it raised; the
+    others are not ours and are never touched."""
+
+    before: int
+    """The value found by the first holder: put back by the last one."""
+    ours: int
+    """The value in force by our doing: put back only if it still is."""
     holders: int
 
 
@@ -39,23 +44,23 @@ def hold(threshold: int) -> None:
     """Raise the youngest generation's threshold to ``threshold`` (if lower) until ``release``."""
     global _raised
     with _lock:
-        current = gc.get_threshold()
-        wanted = 0 < current[0] < threshold
+        current, *older = gc.get_threshold()
+        # 0 means automatic collection is off; a value changed by someone else since the
+        # first hold is theirs: both stay
+        raise_it = 0 < current < threshold and (_raised is None or current == _raised.ours)
+        if raise_it:
+            gc.set_threshold(threshold, *older)  # first: a refused value leaves nothing held
+        ours = threshold if raise_it else current
         if _raised is None:
-            if not wanted:
-                _raised = _Raised(current, current, 1)
-                return
-            _raised = _Raised(current, (threshold, current[1], current[2]), 1)
+            _raised = _Raised(before=current, ours=ours, holders=1)
         else:
             _raised.holders += 1
-            if not wanted or current != _raised.ours:
-                return  # high enough already, or set by someone else since: theirs stays
-            _raised.ours = (threshold, current[1], current[2])
-        gc.set_threshold(*_raised.ours)
+            if raise_it:
+                _raised.ours = ours
 
 
 def release() -> None:
-    """One holder is done; the last one puts the previous setting back (if ours is still in force)."""
+    """One holder is done; the last one puts the previous value back (if ours is still in force)."""
     global _raised
     with _lock:
         raised = _raised
@@ -65,5 +70,6 @@ def release() -> None:
         if raised.holders > 0:
             return
         _raised = None
-        if gc.get_threshold() == raised.ours and raised.ours != raised.before:
-            gc.set_threshold(*raised.before)
+        current, *older = gc.get_threshold()
+        if current == raised.ours != raised.before:
+            gc.set_threshold(raised.before, *older)
