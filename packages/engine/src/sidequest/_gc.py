@@ -50,13 +50,11 @@ def hold(threshold: int) -> None:
         raise_it = 0 < current < threshold and (_raised is None or current == _raised.ours)
         if raise_it:
             gc.set_threshold(threshold, *older)  # first: a refused value leaves nothing held
-        ours = threshold if raise_it else current
         if _raised is None:
-            _raised = _Raised(before=current, ours=ours, holders=1)
-        else:
-            _raised.holders += 1
-            if raise_it:
-                _raised.ours = ours
+            _raised = _Raised(before=current, ours=current, holders=0)
+        _raised.holders += 1
+        if raise_it:
+            _raised.ours = threshold
 
 
 def release() -> None:
