@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 
 import pg_jobs
@@ -95,3 +96,19 @@ async def test_operations_and_uniqueness(sq: Sidequest) -> None:
         assert (await sq.jobs.wait(record.id, timeout=10)).result["args"] == [record.args[0]]
     counts = await sq.jobs.count()
     assert counts.completed == 22 and counts.total == 22
+
+
+async def test_a_worker_raises_the_collector_threshold_while_it_runs(schema_url: str) -> None:
+    before = gc.get_threshold()
+    assert before[0] > 0  # collection on, as pytest runs it
+    raised = before[0] + 4_000
+    engine = Sidequest(schema_url, poll_interval=0.05, gc_threshold=raised, backend_options={"pool_max": 4})
+    await engine.start()
+    try:
+        assert gc.get_threshold() == (raised, *before[1:])
+        records = await engine.build(pg_jobs.Echo).enqueue_many([(i,) for i in range(50)])
+        for record in records:
+            assert (await engine.jobs.wait(record.id, timeout=10)).state == JobState.COMPLETED
+    finally:
+        await engine.close()
+    assert gc.get_threshold() == before
