@@ -25,6 +25,11 @@ from .base import Adapter, chunks
 SCHEMA = "sidequest"
 JOBS = f"{SCHEMA}.sidequest_jobs"
 LIVE = "('waiting', 'claimed', 'running')"
+DONE = (  # by the claim and lease indexes: the table has no index on state, and a scan of the
+    # finished rows took 4-9 ms at the end of a drain (pgqueuer's emptied table: 1-3 ms)
+    f"SELECT (SELECT id FROM {JOBS} WHERE state = 'waiting' ORDER BY queue, available_at, id LIMIT 1) IS NULL"
+    f" AND (SELECT id FROM {JOBS} WHERE state IN ('claimed', 'running') ORDER BY lease_expires_at LIMIT 1) IS NULL"
+)
 
 
 class NoOp(Job):
@@ -127,7 +132,7 @@ class SidequestPostgres(SidequestAdapter):
         return int(await self.conn.fetchval(f"SELECT count(*) FROM {JOBS} WHERE state IN {LIVE}"))
 
     async def done(self) -> bool:
-        return not await self.conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {JOBS} WHERE state IN {LIVE})")
+        return bool(await self.conn.fetchval(DONE))
 
     async def verify(self, completed: int) -> str | None:
         rows = await self.conn.fetch(f"SELECT state, count(*) FROM {JOBS} GROUP BY state")

@@ -152,19 +152,24 @@ class Statements:
         )
 
         # claim: one statement per queue, served by the partial index on waiting jobs -----------
+        # Written so that its generic plan is its custom plan, which PostgreSQL then keeps
+        # instead of planning every claim anew (about 170 µs of server time per claim): the
+        # limit is a sub-select, estimated alike whether or not the planner knows $2, and the
+        # picked rows are taken by primary key (``= ANY``), whatever their estimated number
+        # (as a join, an unknown limit made the generic plan hash the whole table).
         self.claim = f"""
 WITH picked AS MATERIALIZED (
     SELECT id FROM {jobs}
     WHERE state = 'waiting' AND queue = $1 AND available_at <= now()
     ORDER BY available_at, id
-    LIMIT $2
+    LIMIT (SELECT $2::bigint)
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE {jobs} AS j
     SET state = 'claimed', claimed_at = {NOW_MS}, claimed_by = $3,
         lease_token = gen_random_uuid(),
         lease_expires_at = date_trunc('milliseconds', now() + $4::float8 * interval '1 second')
-    FROM picked WHERE j.id = picked.id
+    WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
     RETURNING {jcols}
 )
 SELECT * FROM claimed ORDER BY available_at, id"""
