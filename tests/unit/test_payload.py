@@ -7,7 +7,7 @@ import sample_jobs as jobs
 from hypothesis import given
 from hypothesis import strategies as st
 from sidequest import InvalidPayloadError, Sidequest
-from sidequest._payload import _check, dumps, validate
+from sidequest._payload import MAX_DEPTH, _check, dumps, validate, validate_items
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
 JSON = st.recursive(
@@ -59,6 +59,38 @@ def test_depth_and_size_limits() -> None:
 def test_the_size_bound_never_undercounts(value: object) -> None:
     """Validation skips encoding when the bound fits the limit: the bound must be an upper bound."""
     assert _check(value, 0) >= len(dumps(value).encode())
+
+
+def _nested(levels: int, leaf: object) -> list[object]:
+    value: list[object] = [leaf]
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def _outcome(check: object, value: object) -> tuple[str, str] | None:
+    try:
+        check(value)  # type: ignore[operator]
+    except InvalidPayloadError as exc:
+        return exc.path, str(exc)
+    return None
+
+
+@given(st.lists(JSON | st.integers() | st.just((1, 2)), max_size=6))
+def test_run_arguments_are_checked_as_the_list_they_are_stored_as(items: list[object]) -> None:
+    """``validate_items`` settles plain integers itself: it must agree with ``validate``."""
+    assert _outcome(lambda v: validate_items(tuple(v), "$"), items) == _outcome(validate, items)
+    assert _outcome(lambda v: validate_items(tuple(v), "$", max_bytes=40), items) == _outcome(
+        lambda v: validate(v, max_bytes=40), items
+    )
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+@pytest.mark.parametrize("leaf", [7, 2**63, "x"])
+def test_an_integer_at_the_depth_limit_is_judged_alike(levels: int, leaf: object) -> None:
+    value = _nested(levels, leaf)
+    assert _outcome(lambda v: validate_items(tuple(v), "$"), value) == _outcome(validate, value)
+    assert (_outcome(validate, value) is None) == (levels <= MAX_DEPTH and leaf != 2**63)
 
 
 def test_a_payload_just_over_the_limit_is_refused() -> None:

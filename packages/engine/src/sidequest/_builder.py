@@ -223,10 +223,13 @@ class JobBuilder(Generic[J]):
         return await _schedules.save(self._engine, record)
 
 
-def _checked(args: Sequence[Any], kwargs: dict[str, Any], limit: int) -> tuple[list[Any], dict[str, Any]]:
-    """A job's payload as stored, once checked (``InvalidPayloadError`` names what is wrong)."""
-    args_list = list(args)
-    _payload.validate(args_list, "args", max_bytes=limit)
+def _checked(
+    args: Sequence[Any], kwargs: dict[str, Any], limit: int
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A job's payload as stored, once checked (``InvalidPayloadError`` names what is wrong);
+    the arguments as the tuple the job is built with (the caller's own, when it is one)."""
+    items = args if type(args) is tuple else tuple(args)
+    _payload.validate_items(items, "args", max_bytes=limit)
     if kwargs:
         _payload.validate(kwargs, "kwargs", max_bytes=limit)
-    return args_list, kwargs
+    return items, kwargs
