@@ -154,11 +154,12 @@ async def _wait_executed(ledgers: list[Ledger], workers: list[WorkerProcess], n:
         await asyncio.sleep(0.005)
 
 
-async def _wait_done(adapter: Adapter, timeout: float = 60) -> float:
+async def _wait_done(adapter: Adapter, timeout: float = 60, every: float = 0.002) -> float:
     """Poll the database until no job is left waiting or running; returns when (time.time()):
     the moment the poll that found none was sent (it read the table a fraction of a
-    millisecond later). Its own duration, which differs between libraries' tables, is not
-    part of the drain."""
+    millisecond later). Polls start ``every`` seconds apart, however long each takes (at
+    once after one that took longer): neither the last poll's duration nor the earlier
+    ones', which differ between libraries' tables, is part of the drain."""
     deadline = time.monotonic() + timeout
     while True:
         asked = time.time()
@@ -166,7 +167,7 @@ async def _wait_done(adapter: Adapter, timeout: float = 60) -> float:
             return asked
         if time.monotonic() > deadline:
             raise BenchError("jobs ran but the database still shows unfinished jobs")
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(max(0.0, asked + every - time.time()))
 
 
 # drain ------------------------------------------------------------------------------------------------

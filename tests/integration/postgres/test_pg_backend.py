@@ -249,6 +249,38 @@ async def test_claims_keep_one_plan_and_it_is_the_indexed_one(
     assert "Seq Scan" not in plan and "Hash" not in plan, plan
 
 
+async def test_claim_plans_use_the_indexes_whatever_the_queue_sizes(
+    backend: PostgresBackend, conn: asyncpg.Connection
+) -> None:
+    """With one queue holding nine rows in ten, a claim of a small queue is estimated
+    cheaper with its own plan than with the generic one, so PostgreSQL keeps planning it
+    (as it did every claim before); claims of the large queue get the generic plan. Every
+    plan, either way and for any queue, keeps to the claim index and the primary key."""
+    await backend.enqueue([job("big", args=(i,)) for i in range(3600)])
+    await backend.enqueue([job(f"q{i % 4}", args=(i,)) for i in range(400)])
+    await conn.execute(
+        f"UPDATE {backend._sql.jobs} SET state = 'completed' WHERE queue = 'big' AND id % 3 = 0"
+    )
+    await conn.execute(f"ANALYZE {backend._sql.jobs}")
+    sql = backend._sql.claim_and_start
+    for queue in ("q1", "big"):
+        for _ in range(10):
+            assert len(await conn.fetch(sql, queue, 5, "w", 30.0)) == 5
+    generic, custom = await conn.fetchrow(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", sql
+    )
+    assert generic > 0 and custom >= 10
+    await conn.execute(f"PREPARE skewed_claim(text, bigint, text, float8) AS {sql}")
+    for mode in ("force_custom_plan", "force_generic_plan"):
+        for queue in ("q1", "big", "absent"):
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
+                rows = await conn.fetch(f"EXPLAIN EXECUTE skewed_claim('{queue}', 10, 'w', 30.0)")
+            plan = "\n".join(row[0] for row in rows)
+            assert "sidequest_jobs_claim_idx" in plan and "sidequest_jobs_pkey" in plan, (mode, queue, plan)
+            assert "Seq Scan" not in plan and "Hash" not in plan, (mode, queue, plan)
+
+
 @pytest.mark.parametrize("statement", ["claim", "claim_and_start"])
 async def test_a_job_changed_after_the_claims_snapshot_is_still_claimed(
     backend: PostgresBackend, conn: asyncpg.Connection, postgres_url: str, statement: str
