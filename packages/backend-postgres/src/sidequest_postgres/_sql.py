@@ -154,13 +154,14 @@ class Statements:
         # claim: one statement per queue, served by the partial index on waiting jobs -----------
         # Written so that its generic plan is its custom plan, which PostgreSQL then keeps
         # instead of planning every claim anew (about 170 µs of server time per claim): the
-        # limit is a sub-select, estimated alike whether or not the planner knows $2, and the
+        # queue and the limit are sub-selects, estimated alike whether or not the planner
+        # knows $1 and $2 (a known small queue made its own plan look cheaper), and the
         # picked rows are taken by primary key (``= ANY``), whatever their estimated number
         # (as a join, an unknown limit made the generic plan hash the whole table).
         self.claim = f"""
 WITH picked AS MATERIALIZED (
     SELECT id FROM {jobs}
-    WHERE state = 'waiting' AND queue = $1 AND available_at <= now()
+    WHERE state = 'waiting' AND queue = (SELECT $1::text) AND available_at <= now()
     ORDER BY available_at, id
     LIMIT (SELECT $2::bigint)
     FOR UPDATE SKIP LOCKED
