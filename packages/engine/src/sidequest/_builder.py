@@ -103,7 +103,7 @@ class JobBuilder(Generic[J]):
         before anything is stored), each job built when it is first read."""
         script, job_class = self._engine.resolver.name_of(self._job_class)
         limit = self._engine.max_payload_bytes
-        _payload.validate(list(self._constructor_args), "constructor_args", max_bytes=limit)
+        _payload.validate_items(tuple(self._constructor_args), "constructor_args", max_bytes=limit)
         payloads = [_checked(args, kwargs, limit) for args, kwargs in calls]
         template = NewJob(  # every field but the payload and digest, which are each job's own
             queue=self._queue,

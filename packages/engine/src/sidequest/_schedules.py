@@ -76,9 +76,9 @@ def definition(
         raise ConfigurationError(f"catch_up must be 'latest', 'all' or 'none', got {catch_up!r}")
     script, class_name = engine.resolver.name_of(job_class)
     limit = engine.max_payload_bytes
-    _payload.validate(list(args), "args", max_bytes=limit)
+    _payload.validate_items(tuple(args), "args", max_bytes=limit)
     _payload.validate(dict(kwargs), "kwargs", max_bytes=limit)
-    _payload.validate(list(constructor_args), "constructor_args", max_bytes=limit)
+    _payload.validate_items(tuple(constructor_args), "constructor_args", max_bytes=limit)
     if name is not None and (not isinstance(name, str) or not name or len(name) > 255):
         raise ConfigurationError(f"schedule name must be a non-empty string of ≤ 255 chars, got {name!r}")
     return ScheduleRecord(
