@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from asyncio.subprocess import PIPE
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -187,11 +188,14 @@ def _report(rows: list[dict[str, float]]) -> None:
     cut = statistics.quantiles([r["started"] for r in rows], n=100, method="inclusive")[98]
     slow = sorted((r for r in rows if r["started"] >= cut), key=lambda r: r["started"])
     print(f"the slowest pickups (≥ p99, {cut:.2f} ms) and the step that took the extra time:")
+    lateness: Counter[str] = Counter()
     for row in slow:
         step_times = _steps(row)
         late = max(STEPS, key=lambda s: step_times[s] - typical[s])
         parts = "  ".join(f"{s} {step_times[s]:5.2f}" for s in STEPS)
         print(f"  job {row['job']:>5}: {row['started']:6.2f} ms  ({parts})  late: {late}")
+        lateness[late] += 1
+    print("late steps:", ", ".join(f"{step} {count}" for step, count in lateness.most_common()))
 
 
 def main() -> None:
