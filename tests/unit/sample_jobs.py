@@ -150,6 +150,27 @@ class ExitsProcess(Job):
         os._exit(3)
 
 
+class CallsSysExit(Job):
+    """Calls ``sys.exit`` (as a command-line tool's code reused in a job might)."""
+
+    async def run(self, code: int) -> None:
+        import sys
+
+        sys.exit(code)
+
+
+class CallsSysExitSync(Job):
+    def run(self, code: int) -> None:
+        import sys
+
+        sys.exit(code)
+
+
+class RaisesKeyboardInterruptSync(Job):
+    def run(self) -> None:
+        raise KeyboardInterrupt
+
+
 class Segfaults(Job):
     def run(self) -> None:
         import ctypes

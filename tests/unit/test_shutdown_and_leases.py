@@ -271,3 +271,75 @@ async def test_a_rejected_completion_is_counted_as_a_stale_write() -> None:
     await sq.stop()
     assert (await sq.jobs.get(job.id)).state == JobState.CANCELED
     assert sq.stats.completed == 0 and sq.stats.stale_writes_rejected == 1
+
+
+class FlakyLookups(MemoryBackend):
+    """``get_job`` fails ``failures`` more times (a connection reset), then works."""
+
+    failures = 0
+
+    async def get_job(self, job_id: int) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("connection reset")
+        return await super().get_job(job_id)
+
+
+async def test_lease_renewal_goes_on_after_a_failed_lookup_of_a_lost_job() -> None:
+    from sidequest._transitions import CANCEL
+
+    backend = FlakyLookups()
+    sq = engine(backend, lease=1.2, heartbeat_interval=0.2, release_expired_interval=0.1)
+    await sq.start()
+    canceled = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, canceled.id, JobState.RUNNING)
+    backend.failures = 1
+    await backend.transition(canceled.id, CANCEL)  # canceled by another process
+    for _ in range(300):  # the heartbeat comes back without it; looking it up fails
+        if not sq.running_jobs:
+            break
+        await asyncio.sleep(0.01)
+    assert not sq.running_jobs, "aborted all the same"
+    assert backend.failures == 0, "the lookup was made, and failed"
+    long = await sq.build(jobs.Sleeps).enqueue(2.5)  # two leases long: lives only if renewals go on
+    record = await sq.jobs.wait(long.id, timeout=10)
+    assert (record.state, record.attempt, record.errors) == (JobState.COMPLETED, 1, ())
+    assert sq.stats.rescued == 0
+    await sq.close()
+
+
+class GatedHeartbeats(MemoryBackend):
+    """Heartbeats wait for ``gate`` (cleared: they hang, as on a half-open connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
+        await self.gate.wait()
+        return await super().heartbeat(worker_id, leases, lease)
+
+
+async def test_a_job_claimed_after_renewals_hung_keeps_its_own_lease_and_claims_pause() -> None:
+    backend = GatedHeartbeats()
+    sq = engine(backend, lease=6, heartbeat_interval=0.5, release_expired_interval=3600)
+    await sq.start()
+    first = await sq.build(jobs.Sleeps).enqueue(60)
+    await wait_state(sq, first.id, JobState.RUNNING)
+    backend.gate.clear()  # every renewal from now on hangs: trusted until about 5 s from now
+    await asyncio.sleep(2.0)
+    later = await sq.build(jobs.Sleeps).enqueue(3.5)  # claimed now: its lease runs 6 s from here
+    done = await sq.jobs.wait(later.id, timeout=10)
+    assert done.state == JobState.COMPLETED, "fenced by its own claim time, not by the first job's"
+    for _ in range(300):
+        if not sq.running_jobs:
+            break
+        await asyncio.sleep(0.01)
+    assert not sq.running_jobs, "the first job was fenced before its lease expired"
+    waiting = await sq.build(jobs.Echo).enqueue()
+    await asyncio.sleep(1.0)
+    assert (await sq.jobs.get(waiting.id)).state == JobState.WAITING, "no claim while renewals are overdue"
+    backend.gate.set()  # the hung call returns: renewals work again
+    assert (await sq.jobs.wait(waiting.id, timeout=5)).state == JobState.COMPLETED
+    await sq.close()

@@ -52,6 +52,8 @@ class Dispatcher:
         self._refreshing: asyncio.Task[None] | None = None
         """The re-read of the queue settings in flight, if any."""
         self._notifies = bool(engine.backend.notifies)
+        self.claims_paused = False
+        """Set while lease renewals are overdue (``LeaseKeeper``): no claim until one succeeds."""
         self._drained = False
         """The last pass found no more ready work (every claim came back short) and nothing
         woke us since: a freed slot needs no claim (only with a backend whose writes wake
@@ -126,6 +128,9 @@ class Dispatcher:
         self._limits = claimable
         self._give_back(claimable.__contains__)
         self._start_prefetched()
+        if self.claims_paused:
+            self._drained = False
+            return 0
         total = 0
         drained = self._notifies
         for name, limit in claimable.items():
@@ -139,9 +144,10 @@ class Dispatcher:
                 drained = False  # not asked: it may have work
                 continue  # every slot is busy and the buffer is more than half full
             want = start_now + ahead
+            asked = monotonic()
             jobs = await engine.claim(name, want)
             for record in jobs:
-                self._take(record)
+                self._take(record, asked)
             engine.stats.claimed += len(jobs)
             total += len(jobs)
             drained = drained and len(jobs) < want  # SKIP LOCKED: short means no more unlocked
@@ -221,9 +227,10 @@ class Dispatcher:
         self._limits = {}
         self.wake()
 
-    def _take(self, record: JobRecord) -> None:
-        """Hold a claimed job: start it if its queue has a free slot, else prefetch it."""
-        execution = Execution(record, AbortSignal(), None, self._free_slot, self._release)
+    def _take(self, record: JobRecord, asked: float) -> None:
+        """Hold a claimed job (claim sent at ``asked``): start it if its queue has a free slot,
+        else prefetch it."""
+        execution = Execution(record, AbortSignal(), None, self._free_slot, self._release, leased_at=asked)
         self.executions[record.id] = execution
         if self._can_start(record.queue):
             self._spawn(execution)

@@ -268,7 +268,7 @@ class Sidequest:
         backend.subscribe(dispatcher.wake)
         self._tasks = [
             asyncio.create_task(dispatcher.run(), name="sidequest-dispatcher"),
-            asyncio.create_task(liveness.keep_leases(self, dispatcher), name="sidequest-leases"),
+            asyncio.create_task(liveness.LeaseKeeper(self, dispatcher).run(), name="sidequest-leases"),
             asyncio.create_task(
                 liveness.every(
                     self.release_expired_interval,

@@ -54,6 +54,8 @@ class Execution:
     """Cancellations of ``task`` requested by ``abort`` (told apart from anyone else's)."""
     spawned_at: float = 0.0
     """``time.monotonic()`` when its task was created (its run time is measured from it)."""
+    leased_at: float = 0.0
+    """``time.monotonic()`` when the claim that took it was sent: its lease runs from no earlier."""
 
     def ran(self) -> None:
         callback, self.on_ran = self.on_ran, None
@@ -134,6 +136,7 @@ class Executor:
                 record.timeout, execution.abort, JobTimeout(record.timeout)
             )
         execution.in_run = True
+        in_thread = False
         try:
             if self._engine.runner_for(record.queue) == "process":
                 value = await self._engine.process_pool.run(record, execution.signal)
@@ -146,6 +149,7 @@ class Executor:
                 if is_async:
                     value = await job.run(*record.args, **record.kwargs)
                 else:
+                    in_thread = True
                     value = await _run_in_thread(job, record)
         except asyncio.CancelledError:
             if not _only_aborted(execution):
@@ -154,7 +158,12 @@ class Executor:
         except (UnknownJobClassError, InvalidResultError) as exc:
             kind = "UnknownJobClass" if isinstance(exc, UnknownJobClassError) else "InvalidResult"
             return transitions.fail(record, self._error(record, kind, str(exc)))
-        except Exception as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # ``sys.exit()`` in a job fails that job, not the worker; so does a KeyboardInterrupt
+            # raised on a job's thread (no signal lands there). One raised in this thread is a
+            # Ctrl-C reaching an event loop that has no handler for it: the worker's to handle.
+            if isinstance(exc, KeyboardInterrupt) and not in_thread:
+                raise
             if execution.signal.aborted:
                 return self._aborted_outcome(execution, exc)
             return transitions.retry(record, self._exception_error(record, exc), None)

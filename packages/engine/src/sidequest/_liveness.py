@@ -20,70 +20,118 @@ log = logging.getLogger("sidequest")
 CANCEL_CHECK_INTERVAL = 1.0
 
 
-async def keep_leases(engine: Sidequest, dispatcher: Dispatcher) -> None:
-    """Renew the leases of held jobs and abort jobs canceled or lost elsewhere.
+FENCE_MARGIN = 1.0
+"""Seconds before a job's lease would expire at which, with no renewal since, the job is
+aborted (a quarter of the lease when that is shorter)."""
 
-    Checks every second; writes a renewal every ``heartbeat_interval``. Self-fencing: when
-    no renewal has succeeded by one second before the lease would expire — the calls fail,
-    or hang on a half-open connection — the jobs are aborted, so no other worker ever runs
-    a job while this one still does. A hung call is waited for, never cancelled (cancelling
-    a query on a dead socket can block), and no second call starts meanwhile.
+
+class LeaseKeeper:
+    """Renews the leases of held jobs and aborts jobs canceled or lost elsewhere.
+
+    Checks every second; writes a renewal every ``heartbeat_interval``. Self-fencing: a job
+    whose lease no renewal has extended is aborted ``FENCE_MARGIN`` before that lease would
+    expire (the calls fail, or hang on a half-open connection), so no other worker ever
+    runs a job while this one still does. A job's lease runs from its claim or from the
+    last renewal, whichever is later: a job claimed after renewals stopped keeps its own
+    time. While renewals are overdue the worker claims nothing. A hung call is waited for,
+    never cancelled (cancelling a query on a dead socket can block), and no second call
+    starts meanwhile. A step that fails is logged and the next one runs: renewal never
+    stops while the worker runs.
     """
-    last_renewal = time.monotonic()
-    pending: asyncio.Task[set[int]] | None = None
-    sent_at, sent_due = 0.0, False
-    sent: dict[int, str] = {}
-    while True:
-        await asyncio.sleep(min(CANCEL_CHECK_INTERVAL, engine.heartbeat_interval))
-        held = {job_id: ex.record.lease_token for job_id, ex in dispatcher.executions.items()}
-        leases = {job_id: token for job_id, token in held.items() if token}
-        if not leases and pending is None:
-            last_renewal = time.monotonic()
-            continue
-        if pending is None:
-            sent_at, sent = time.monotonic(), leases
-            sent_due = sent_at - last_renewal >= engine.heartbeat_interval
-            pending = asyncio.ensure_future(
-                engine.backend.heartbeat(engine.worker_id, sent, engine.lease if sent_due else None)
-            )
-        deadline = last_renewal + engine.lease - 1.0
-        wait = max(0.0, min(engine.heartbeat_interval, deadline - time.monotonic()))
-        done, _ = await asyncio.wait({pending}, timeout=wait)
+
+    def __init__(self, engine: Sidequest, dispatcher: Dispatcher) -> None:
+        self._engine = engine
+        self._dispatcher = dispatcher
+        self._trusted = engine.lease - min(FENCE_MARGIN, engine.lease / 4)
+        """Seconds after a lease starts during which this worker relies on it."""
+        self.renewed_at = time.monotonic()
+        """When the last renewal that succeeded was sent: every lease it covered runs at
+        least ``lease`` seconds from then."""
+        self._pending: asyncio.Task[set[int]] | None = None
+        self._sent_at, self._sent_renews = 0.0, False
+        self._sent: dict[int, str] = {}
+
+    async def run(self) -> None:
+        engine = self._engine
+        while True:
+            await asyncio.sleep(min(CANCEL_CHECK_INTERVAL, engine.heartbeat_interval))
+            try:
+                await self.step()
+            except Exception:
+                log.exception("lease keeping failed; trying again")
+
+    async def step(self) -> None:
+        """Send a heartbeat (or wait for the one in flight), then fence or abort as it says."""
+        engine = self._engine
+        if self._pending is None:
+            held = self._dispatcher.executions
+            leases = {job_id: ex.record.lease_token for job_id, ex in held.items() if ex.record.lease_token}
+            if not leases:
+                self.renewed_at = time.monotonic()
+                self._set_overdue(False)
+                return
+            self._sent_at, self._sent = time.monotonic(), leases
+            self._sent_renews = self._sent_at - self.renewed_at >= engine.heartbeat_interval
+            renewal = engine.lease if self._sent_renews else None
+            self._pending = asyncio.ensure_future(engine.backend.heartbeat(engine.worker_id, leases, renewal))
+        wait = max(0.0, min(engine.heartbeat_interval, self._first_fence() - time.monotonic()))
+        done, _ = await asyncio.wait({self._pending}, timeout=wait)
         if not done:
-            if time.monotonic() >= deadline:
-                _fence(dispatcher, "lease renewal hung until the lease was about to expire")
-            continue
-        call, pending = pending, None
+            self._fence("lease renewal hung until the lease was about to expire")
+            return
+        call, self._pending = self._pending, None
         try:
             kept = call.result()
         except Exception as exc:
             log.warning("heartbeat failed: %s", exc or type(exc).__name__)
-            if time.monotonic() >= deadline:
-                _fence(dispatcher, "lease could not be renewed before it expired")
-            continue
-        if sent_due:
-            last_renewal = sent_at
-        await _abort_lost(engine, dispatcher, sent, kept)
+            self._fence("lease could not be renewed before it expired")
+            return
+        if self._sent_renews:
+            self.renewed_at = self._sent_at
+            self._set_overdue(False)
+        await self._abort_lost(kept)
 
+    def _first_fence(self) -> float:
+        """When the first held job is due to be fenced, if no renewal succeeds before."""
+        claimed = min((ex.leased_at for ex in self._dispatcher.executions.values()), default=0.0)
+        return max(self.renewed_at, claimed) + self._trusted
 
-def _fence(dispatcher: Dispatcher, reason: str) -> None:
-    for execution in list(dispatcher.executions.values()):
-        execution.abort(LeaseExpired(reason))
+    def _fence(self, reason: str) -> None:
+        """Abort the held jobs whose lease this worker can no longer rely on."""
+        now = time.monotonic()
+        if now < self.renewed_at + self._trusted:
+            return
+        self._set_overdue(True)
+        for execution in list(self._dispatcher.executions.values()):
+            if max(self.renewed_at, execution.leased_at) + self._trusted <= now:
+                execution.abort(LeaseExpired(reason))
 
-
-async def _abort_lost(
-    engine: Sidequest, dispatcher: Dispatcher, sent: dict[int, str], kept: set[int]
-) -> None:
-    """Abort the jobs whose lease this worker no longer holds (canceled, or taken back)."""
-    for job_id in set(sent) - kept:
-        current = dispatcher.executions.get(job_id)
-        if current is None or current.record.lease_token != sent[job_id]:
-            continue  # finished or restarted meanwhile
-        stored = await engine.backend.get_job(job_id)
-        if stored is not None and stored.state == JobState.CANCELED:
-            current.abort(JobCanceled())
+    def _set_overdue(self, overdue: bool) -> None:
+        dispatcher = self._dispatcher
+        if dispatcher.claims_paused == overdue:
+            return
+        dispatcher.claims_paused = overdue
+        if overdue:
+            log.warning("lease renewals are overdue: this worker claims no job until one succeeds")
         else:
-            current.abort(LeaseExpired(f"job #{job_id}: lease lost"))
+            log.info("lease renewals succeed again: claiming resumes")
+            dispatcher.wake()
+
+    async def _abort_lost(self, kept: set[int]) -> None:
+        """Abort the jobs whose lease this worker no longer holds (canceled, or taken back)."""
+        for job_id in set(self._sent) - kept:
+            current = self._dispatcher.executions.get(job_id)
+            if current is None or current.record.lease_token != self._sent[job_id]:
+                continue  # finished or restarted meanwhile
+            try:
+                stored = await self._engine.backend.get_job(job_id)
+            except Exception as exc:  # lost either way: only the reason logged differs
+                log.warning("job #%s: lease lost; its state could not be read (%s)", job_id, exc)
+                stored = None
+            if stored is not None and stored.state == JobState.CANCELED:
+                current.abort(JobCanceled())
+            else:
+                current.abort(LeaseExpired(f"job #{job_id}: lease lost"))
 
 
 async def every(interval: float, routine_name: str, step: object) -> None:
