@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import sqlite3
 import sys
 import textwrap
 import uuid
@@ -217,6 +219,54 @@ def test_bulk_rerun_and_cancel_need_confirmation(run: Cli) -> None:
     assert (code, out.strip()) == (0, "no waiting jobs: nothing to cancel")
     code, _, err = run.admin("jobs", "cancel", "1", "--all-waiting")
     assert code == 2 and "not both" in err
+
+
+class _Terminal:
+    """Standard input as a terminal that types ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self._lines = iter([answer + "\n"])
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, *_: object) -> str:
+        return next(self._lines, "")
+
+
+def test_declining_a_bulk_confirmation_changes_nothing(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = run.enqueue("Boom", max_attempts=1)
+    assert run("worker", run.app, "--drain", "--log-level", "error")[0] == 0
+    monkeypatch.setattr("sys.stdin", _Terminal("n"))
+    code, _, err = run.admin("jobs", "rerun", "--all-failed")
+    assert (code, err.strip().splitlines()[-1]) == (1, "sidequest: aborted; nothing was changed")
+    assert [(j["id"], j["state"]) for j in run.json("jobs", "list")["jobs"]] == [(failed, "failed")]
+
+
+def test_a_job_id_given_twice_is_acted_on_once(run: Cli) -> None:
+    job = run.enqueue("Boom", max_attempts=1)
+    assert run("worker", run.app, "--drain", "--log-level", "error")[0] == 0
+    code, out, err = run.admin("jobs", "rerun", str(job), str(job))
+    assert (code, err) == (0, "") and out.count(f"#{job}") == 1
+
+
+def test_an_app_target_never_creates_a_database_or_its_schema(run: Cli, tmp_path: Path) -> None:
+    missing, empty = tmp_path / "missing.sqlite3", tmp_path / "empty.sqlite3"
+    empty.touch()
+    for path in (missing, empty):
+        (tmp_path / f"{path.stem}_app.py").write_text(
+            f"from sidequest import Sidequest\nsq = Sidequest({f'sqlite:///{path}'!r})\n"
+        )
+    code, _, err = run("jobs", "list", "--app", "missing_app:sq")
+    assert code == 2 and f"no SQLite database at {missing}" in err
+    assert not missing.exists()
+    code, _, err = run("jobs", "list", "--app", "empty_app:sq")
+    assert code == 2 and "if the schema is missing run `sidequest migrate`" in err
+    with contextlib.closing(sqlite3.connect(empty)) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,), "no table was created"
+    code, _, err = run("migrate", "--app", "empty_app:sq")
+    assert code == 0, err
+    assert run("jobs", "list", "--app", "empty_app:sq")[0] == 0
 
 
 def test_queues_list_pause_resume_set(run: Cli) -> None:

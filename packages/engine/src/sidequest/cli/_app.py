@@ -68,9 +68,13 @@ class Target:
     app: str | None = None
 
     def engine(self, *, migrate: bool = False) -> Sidequest:
-        """The app's instance, or a new one for the URL (migrating only when asked)."""
+        """The app's instance, or a new one for the URL (migrating only when asked, the
+        app's included: an admin command never changes its schema by accident)."""
         if self.app is not None:
-            return load_app(self.app)
+            sq = load_app(self.app)
+            if not migrate:
+                sq._migrate = False
+            return sq
         assert self.url is not None
         remember_secret(self.url)
         return Sidequest(self.url, migrate=migrate)
@@ -167,11 +171,13 @@ async def session(target: Target, *, create: bool = False) -> AsyncIterator[Side
     if target.url is not None and not create:
         check_sqlite_file(target.url)
     sq = target.engine(migrate=create)
+    if target.app is not None and not create:
+        check_sqlite_file(sq.backend_url)
     where = target.describe()
     await connect(sq, where)
     try:
         yield sq
-    except (SidequestError, click.ClickException):
+    except (SidequestError, click.ClickException, click.Abort):
         raise
     except OSError as exc:
         raise _unreachable(where, exc) from exc

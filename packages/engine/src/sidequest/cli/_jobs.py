@@ -234,7 +234,7 @@ def _run_action(
         failures: list[str] = []
         skipped = 0
         async with session(target) as sq:
-            selected = list(ids)
+            selected = list(dict.fromkeys(ids))  # each job once, in the order given
             if bulk is not None:
                 selected = await _select(sq, bulk, queue)
                 where = f" in queue {queue}" if queue else ""
