@@ -7,7 +7,7 @@ import asyncpg
 from jobs import SendReceipt
 from sidequest import JobState, Sidequest
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+DATABASE_URL = os.environ.get("SIDEQUEST_URL", "")
 SCHEMA = "tx_example"
 
 
@@ -46,4 +46,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    if not DATABASE_URL.startswith(("postgresql://", "postgres://")):
+        raise SystemExit(
+            "set SIDEQUEST_URL to a PostgreSQL database, e.g. postgresql://postgres@127.0.0.1:5432/mydb"
+        )
     asyncio.run(main())

@@ -14,6 +14,7 @@ CASES = [
     (["jobs", "list", "--url", "jobs.sqlite3"], {}, ["has no scheme"]),
     (["jobs", "list", "--url", UNREACHABLE], {}, ["cannot open the database at", "bob:***@127.0.0.1:1"]),
     (["jobs", "list", "--url", "sqlite:///missing.sqlite3"], {}, ["no SQLite database at missing.sqlite3"]),
+    (["jobs", "list", "--url", "sqlite:///nodir/x.sqlite3"], {}, ["no directory nodir for the SQLite"]),
     (["jobs", "list"], {"SIDEQUEST_URL": ""}, ["no database given: pass --url URL"]),
     (["jobs", "show", "424242"], {}, ["job #424242 not found"]),
     (["jobs", "show", "abc"], {}, ["'abc' is not a valid integer"]),
@@ -35,8 +36,12 @@ CASES = [
         ["no backend is installed for URL scheme 'nosuchdb'"],
     ),
     (["worker", "app:sq", "--concurrency", "0"], {}, ["--concurrency"]),
+    (["worker", "app:sq", "--processes", "2"], {}, ["--processes", "--runner process"]),
+    (["schedules", "delete", "nosuch"], {}, ["schedule 'nosuch' not found"]),  # before asking to confirm
     (["queues", "set", "default", "--concurrency", "0"], {}, ["--concurrency"]),
     (["queues", "pause", "nope"], {}, ["queue 'nope' not found"]),
+    (["dashboard", "--host", "0.0.0.0"], {}, ["--auth USER:PASSWORD", "--insecure"]),
+    (["dashboard", "--auth", ":secret"], {}, ["--auth must be USER:PASSWORD"]),
     (
         ["demo", "--url", "nosuch://x", "--duration", "1"],
         {},

@@ -45,7 +45,8 @@ async def _drop_schema(url: str, schema: str) -> None:
 
 def _example(name: str, tmp_path: Path, url: str | None) -> tuple[Path, dict[str, str]]:
     target = tmp_path / name
-    shutil.copytree(EXAMPLES / name, target)
+    # not the databases a reader's own runs of the example left in its directory
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("*.sqlite3*", "__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIDEQUEST_")}
     if url is not None:
         env["SIDEQUEST_URL"] = url
@@ -214,8 +215,7 @@ def test_custom_backend_skeleton_passes_the_conformance_suite(tmp_path: Path) ->
 
 @pytest.mark.postgres
 def test_transactional_enqueue_example(tmp_path: Path, postgres_url: str) -> None:
-    target, env = _example("transactional-enqueue", tmp_path, None)
-    env["DATABASE_URL"] = postgres_url
+    target, env = _example("transactional-enqueue", tmp_path, postgres_url)
     out = _run(target, env, sys.executable, "main.py")
     assert "committed order 1 with job #1" in out
     assert "jobs for the rolled-back order: 0" in out

@@ -129,6 +129,11 @@ def check_sqlite_file(url: str) -> None:
     if not path or path == ":memory:" or parts.netloc:
         return
     if not Path(path).exists():
+        if not Path(path).parent.is_dir():
+            raise CliError(
+                f"no directory {Path(path).parent} for the SQLite database {path} (from {mask_url(url)}): "
+                "check --url"
+            )
         raise CliError(
             f"no SQLite database at {path} (from {mask_url(url)}): check --url, "
             f"or create it with `sidequest migrate --url {mask_url(url)}`"

@@ -24,10 +24,19 @@ async def serve_dashboard(
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints the address once it listens."""
     try:
-        from sidequest_dashboard import Dashboard, parse_auth
+        from sidequest_dashboard import Dashboard, is_loopback, parse_auth
     except ImportError as exc:
         raise CliError("the dashboard is not installed: pip install 'sidequest[dashboard]'") from exc
+    user, _, password = (auth or "").partition(":")
+    if auth is not None and not (user and password):
+        raise CliError("--auth must be USER:PASSWORD, both parts non-empty (or SIDEQUEST_DASHBOARD_AUTH)")
     credentials = parse_auth(auth)
+    if credentials is None and not insecure and not is_loopback(host):
+        raise CliError(
+            f"refusing to serve the dashboard on {host!r} without authentication: anyone who can reach "
+            "it could cancel and rerun jobs. Pass --auth USER:PASSWORD, --host 127.0.0.1, or --insecure "
+            "if something in front of it (a proxy, a VPN) already protects it"
+        )
     async with session(target) as sq:
         dashboard = Dashboard(sq, host, port, base_path, credentials, insecure, read_only=read_only)
         stopping = asyncio.Event()

@@ -75,12 +75,22 @@ def list_schedules(ctx: click.Context, url: str | None, app: str | None, as_json
     run_async(go())
 
 
-def _act(ctx: click.Context, name: str, url: str | None, app: str | None, as_json: bool, action: str) -> None:
+def _act(
+    ctx: click.Context,
+    name: str,
+    url: str | None,
+    app: str | None,
+    as_json: bool,
+    action: str,
+    yes: bool = True,
+) -> None:
     target = resolve_target(ctx, url, app)
 
     async def go() -> None:
         async with session(target) as sq:
             if action == "delete":
+                await sq.schedules.get(name)  # an unknown name is an error before any question
+                confirm_or_abort(f"Delete schedule {name!r}?", yes)
                 await sq.schedules.delete(name)
                 record = None
             else:
@@ -125,5 +135,4 @@ def resume(ctx: click.Context, name: str, url: str | None, app: str | None, as_j
 @click.pass_context
 def delete(ctx: click.Context, name: str, yes: bool, url: str | None, app: str | None, as_json: bool) -> None:
     """Delete NAME (a schedule declared in Sidequest(schedules=...) comes back at the next start)."""
-    confirm_or_abort(f"Delete schedule {name!r}?", yes)
-    _act(ctx, name, url, app, as_json, "delete")
+    _act(ctx, name, url, app, as_json, "delete", yes)

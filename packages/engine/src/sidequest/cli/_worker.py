@@ -168,6 +168,11 @@ def worker(
     if runner is not None:
         sq.runner = runner
     if processes is not None:
+        if sq.runner != "process" and all(c.runner != "process" for c in sq.queue_configs.values()):
+            raise click.UsageError(
+                "--processes sizes the process runner's pool, which nothing here uses: "
+                "add --runner process (or give a queue runner='process' in the app)"
+            )
         sq.processes = processes
     if shutdown_timeout is not None:
         sq.shutdown_timeout = shutdown_timeout
@@ -179,4 +184,3 @@ def _prefetch_option(value: str) -> Prefetch:
         return check_prefetch(value if value == "auto" else int(value))
     except (ValueError, ConfigurationError):
         raise click.BadParameter(f"{value!r}: use auto or a whole number ≥ 0") from None
-
