@@ -190,3 +190,27 @@ def test_check_sqlite_file(tmp_path: Path) -> None:
     check_sqlite_file("postgresql://localhost/db")
     with pytest.raises(CliError, match="no SQLite database at"):
         check_sqlite_file(f"sqlite:///{tmp_path / 'missing.sqlite3'}")
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (KeyboardInterrupt, 130, "sidequest: interrupted"),  # Ctrl-C: click turns it into Abort
+        (click.Abort, 1, "sidequest: aborted; nothing was changed"),  # a declined confirmation
+    ],
+)
+def test_ctrl_c_and_a_declined_confirmation_are_told_apart(
+    raised: type[BaseException], code: int, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sidequest.cli._run import invoke
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    @group.command()
+    def stops() -> None:
+        raise raised
+
+    assert invoke(group, ["stops"]) == code
+    assert capsys.readouterr().err.strip().splitlines()[-1] == line

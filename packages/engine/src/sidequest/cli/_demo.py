@@ -161,9 +161,7 @@ class Demo:
                 await self.refresh()
                 await asyncio.sleep(REFRESH)
             await self.refresh()
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+        finally:  # the handlers stay until the end: a further Ctrl-C only hurries the stop along
             feeder.cancel()
             await asyncio.gather(feeder, return_exceptions=True)
             if self.stopping is not None:
@@ -171,6 +169,8 @@ class Demo:
             if self.dashboard is not None:
                 await self.dashboard.stop()
             await self.sq.close()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
 
     def summary(self) -> list[str]:
         counts = self.tracker.counts

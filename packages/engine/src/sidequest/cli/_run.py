@@ -57,7 +57,10 @@ def invoke(group: click.Group, args: Sequence[str] | None, prog_name: str = "sid
     except click.ClickException as exc:
         error_line(exc.format_message())
         return exc.exit_code
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click's form of a Ctrl-C
+            error_line("interrupted")
+            return 130
         error_line("aborted; nothing was changed")
         return 1
     except KeyboardInterrupt:
