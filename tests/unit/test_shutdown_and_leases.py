@@ -27,6 +27,14 @@ async def wait_state(sq: Sidequest, job_id: int, state: JobState, timeout: float
     raise AssertionError(f"job #{job_id} never reached {state}")
 
 
+async def wait_idle(sq: Sidequest, timeout: float = 6) -> None:
+    """Until the engine holds no job (or ``timeout`` seconds)."""
+    for _ in range(int(timeout / 0.01)):
+        if not sq.running_jobs:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_stop_waits_for_running_jobs() -> None:
     sq = engine(MemoryBackend(), shutdown_timeout=5)
     await sq.start()
@@ -180,10 +188,7 @@ async def test_a_hanging_heartbeat_aborts_jobs_before_their_lease_expires() -> N
     await wait_state(sq, job.id, JobState.RUNNING)
     backend.hang = True
     started = asyncio.get_running_loop().time()
-    for _ in range(600):
-        if not sq.running_jobs:
-            break
-        await asyncio.sleep(0.01)
+    await wait_idle(sq)
     elapsed = asyncio.get_running_loop().time() - started
     assert not sq.running_jobs, "the job was aborted"
     assert elapsed < 3, f"aborted {elapsed:.1f} s after renewals stopped: before the 3 s lease expired"
@@ -295,10 +300,7 @@ async def test_lease_renewal_goes_on_after_a_failed_lookup_of_a_lost_job() -> No
     await wait_state(sq, canceled.id, JobState.RUNNING)
     backend.failures = 1
     await backend.transition(canceled.id, CANCEL)  # canceled by another process
-    for _ in range(300):  # the heartbeat comes back without it; looking it up fails
-        if not sq.running_jobs:
-            break
-        await asyncio.sleep(0.01)
+    await wait_idle(sq)  # the heartbeat comes back without it; looking it up fails
     assert not sq.running_jobs, "aborted all the same"
     assert backend.failures == 0, "the lookup was made, and failed"
     long = await sq.build(jobs.Sleeps).enqueue(2.5)  # two leases long: lives only if renewals go on
@@ -332,10 +334,7 @@ async def test_a_job_claimed_after_renewals_hung_keeps_its_own_lease_and_claims_
     later = await sq.build(jobs.Sleeps).enqueue(3.5)  # claimed now: its lease runs 6 s from here
     done = await sq.jobs.wait(later.id, timeout=10)
     assert done.state == JobState.COMPLETED, "fenced by its own claim time, not by the first job's"
-    for _ in range(300):
-        if not sq.running_jobs:
-            break
-        await asyncio.sleep(0.01)
+    await wait_idle(sq)
     assert not sq.running_jobs, "the first job was fenced before its lease expired"
     waiting = await sq.build(jobs.Echo).enqueue()
     await asyncio.sleep(1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -54,7 +55,10 @@ class LeaseKeeper:
     async def run(self) -> None:
         engine = self._engine
         while True:
-            await asyncio.sleep(min(CANCEL_CHECK_INTERVAL, engine.heartbeat_interval))
+            delay = min(CANCEL_CHECK_INTERVAL, engine.heartbeat_interval)
+            if self._pending is not None:  # a call hangs: wake in time for the next job to fence
+                delay = min(delay, max(0.0, self._first_fence() - time.monotonic()))
+            await asyncio.sleep(delay)
             try:
                 await self.step()
             except Exception:
@@ -92,8 +96,10 @@ class LeaseKeeper:
         await self._abort_lost(kept)
 
     def _first_fence(self) -> float:
-        """When the first held job is due to be fenced, if no renewal succeeds before."""
-        claimed = min((ex.leased_at for ex in self._dispatcher.executions.values()), default=0.0)
+        """When the next held job is due to be fenced if no renewal succeeds before (inf: none
+        is; jobs already aborted are on their way out)."""
+        executions = self._dispatcher.executions.values()
+        claimed = min((ex.leased_at for ex in executions if not ex.signal.aborted), default=math.inf)
         return max(self.renewed_at, claimed) + self._trusted
 
     def _fence(self, reason: str) -> None:
