@@ -11,6 +11,7 @@ import attrs
 import pytest
 import sample_jobs as jobs
 from sidequest import JobState, Sidequest
+from sidequest._durations import utcnow
 from sidequest.backend import WORKER_LOST, MemoryBackend
 
 
@@ -341,4 +342,145 @@ async def test_a_job_claimed_after_renewals_hung_keeps_its_own_lease_and_claims_
     assert (await sq.jobs.get(waiting.id)).state == JobState.WAITING, "no claim while renewals are overdue"
     backend.gate.set()  # the hung call returns: renewals work again
     assert (await sq.jobs.wait(waiting.id, timeout=5)).state == JobState.COMPLETED
+    await sq.close()
+
+
+class SlowClaimReply(MemoryBackend):
+    """The next claim's reply arrives ``delay`` s after the claim ran; heartbeats fail from then on."""
+
+    delay = 0.0
+    failing = False
+
+    async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> Any:
+        claimed = await super().claim_and_start(queue, limit, worker_id, lease)
+        if claimed and self.delay:
+            await asyncio.sleep(self.delay)
+            self.delay, self.failing = 0.0, True
+        return claimed
+
+    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
+        if self.failing:
+            raise ConnectionError("database unreachable")
+        return await super().heartbeat(worker_id, leases, lease)
+
+
+async def test_a_job_is_fenced_by_its_own_claim_however_late_the_reply() -> None:
+    """Nothing that did not renew the job (an idle reset meanwhile) moves its fence later."""
+    backend = SlowClaimReply()
+    sq = engine(backend, lease=4, heartbeat_interval=0.5, release_expired_interval=3600)
+    await sq.start()
+    await asyncio.sleep(0.3)
+    backend.delay = 2.0
+    job = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, job.id, JobState.RUNNING)
+    expires = backend._jobs[job.id].lease_expires_at
+    assert expires is not None
+    for _ in range(500):  # the reply arrives 2 s after the claim ran
+        if sq.running_jobs:
+            break
+        await asyncio.sleep(0.01)
+    assert sq.running_jobs
+    await wait_idle(sq, timeout=8)
+    assert not sq.running_jobs
+    margin = (expires - utcnow()).total_seconds()
+    assert margin > 0.5, f"aborted {margin:.2f} s before its stored lease expired: about 1 s expected"
+    await sq.close()
+
+
+class Unreachable(MemoryBackend):
+    """``down``: heartbeats and the database clock fail (claims are not tried meanwhile)."""
+
+    down = False
+
+    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return await super().heartbeat(worker_id, leases, lease)
+
+    async def now(self) -> Any:
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return await super().now()
+
+
+async def test_claims_stay_paused_until_the_database_answers_again() -> None:
+    backend = Unreachable()
+    sq = engine(backend, lease=2, heartbeat_interval=0.3, release_expired_interval=3600)
+    await sq.start()
+    held = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, held.id, JobState.RUNNING)
+    backend.down = True
+    await wait_idle(sq, timeout=5)  # fenced, and gone
+    assert not sq.running_jobs
+    waiting = await sq.build(jobs.Echo).enqueue()
+    await asyncio.sleep(1.5)
+    assert (await backend.get_job(waiting.id)).state == JobState.WAITING, "no claim while it cannot renew"
+    backend.down = False
+    assert (await sq.jobs.wait(waiting.id, timeout=5)).state == JobState.COMPLETED
+    await sq.close()
+
+
+class HangingLookups(MemoryBackend):
+    hang = False
+
+    async def get_job(self, job_id: int) -> Any:
+        if self.hang:
+            await asyncio.sleep(3600)  # a half-open pooled connection
+        return await super().get_job(job_id)
+
+
+async def test_a_hanging_lookup_of_a_lost_job_neither_keeps_it_running_nor_stops_renewals() -> None:
+    from sidequest._transitions import CANCEL
+
+    backend = HangingLookups()
+    sq = engine(backend, lease=3, heartbeat_interval=0.5, release_expired_interval=3600)
+    await sq.start()
+    other = await sq.build(jobs.Sleeps).enqueue(30)
+    lost = await sq.build(jobs.Sleeps).enqueue(30)
+    await wait_state(sq, other.id, JobState.RUNNING)
+    await wait_state(sq, lost.id, JobState.RUNNING)
+    backend.hang = True
+    await backend.transition(lost.id, CANCEL)  # canceled by another process
+    await asyncio.sleep(4.5)  # past the lease of every job not renewed since
+    assert [record.id for record in sq.running_jobs] == [other.id], "the lost job was aborted"
+    expires = backend._jobs[other.id].lease_expires_at
+    assert expires is not None and expires > utcnow(), "the other job's lease is still renewed"
+    backend.hang = False
+    await sq.close()
+
+
+async def test_a_paused_claim_loop_does_not_spin_while_the_settings_re_read_hangs() -> None:
+    class HangingSettings(MemoryBackend):
+        hang = False
+
+        async def list_queues(self) -> Any:
+            if self.hang:
+                await asyncio.sleep(3600)
+            return await super().list_queues()
+
+    backend = HangingSettings()
+    sq = engine(backend, poll_interval=0.5)
+    await sq.start()
+    dispatcher = sq._dispatcher
+    assert dispatcher is not None
+    await asyncio.sleep(0.3)
+    passes = 0
+    dispatch_once = dispatcher.dispatch_once
+
+    async def counted() -> int:
+        nonlocal passes
+        passes += 1
+        return await dispatch_once()
+
+    dispatcher.dispatch_once = counted  # type: ignore[method-assign]
+    dispatcher.claims_paused = True
+    backend.hang = True
+    dispatcher.wake()
+    await asyncio.sleep(0.5)  # a pass starts the re-read of the settings, which hangs
+    dispatcher.wake()  # notified again meanwhile
+    passes = 0
+    await asyncio.sleep(1.0)
+    assert passes < 10, f"{passes} passes in 1 s"
+    dispatcher.claims_paused = False
+    backend.hang = False
     await sq.close()

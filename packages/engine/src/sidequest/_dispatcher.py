@@ -201,6 +201,8 @@ class Dispatcher:
         if self._queues != previous:  # a pass by the new settings (a queue resumed, added, …)
             self._drained = False
             self._wakeup.set()
+        elif self._notified:  # woken again while it was in flight: the next re-read is due
+            self._wakeup.set()
 
     def _next_wait(self) -> float:
         """Seconds until the next pass: the poll interval, or sooner when a wake-up still
@@ -208,7 +210,7 @@ class Dispatcher:
         is due to be given back."""
         delay = self._engine.poll_interval
         now = self._loop.time()
-        if self._notified:
+        if self._notified and self._refreshing is None:  # one in flight wakes us when it ends
             fresh_for = NOTIFIED_REFRESH - (now - self._queues_read_at)
             delay = min(delay, max(fresh_for, 0.0))
         expiry = self._prefetched.next_expiry()  # on the monotonic clock, as prefetch times are
