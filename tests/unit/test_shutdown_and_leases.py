@@ -279,22 +279,26 @@ async def test_a_rejected_completion_is_counted_as_a_stale_write() -> None:
     assert sq.stats.completed == 0 and sq.stats.stale_writes_rejected == 1
 
 
-class FlakyLookups(MemoryBackend):
-    """``get_job`` fails ``failures`` more times (a connection reset), then works."""
+class FaultyLookups(MemoryBackend):
+    """``get_job`` fails ``failures`` more times (a connection reset), and hangs while
+    ``hang`` is set (a half-open pooled connection)."""
 
     failures = 0
+    hang = False
 
     async def get_job(self, job_id: int) -> Any:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("connection reset")
+        if self.hang:
+            await asyncio.sleep(3600)
         return await super().get_job(job_id)
 
 
 async def test_lease_renewal_goes_on_after_a_failed_lookup_of_a_lost_job() -> None:
     from sidequest._transitions import CANCEL
 
-    backend = FlakyLookups()
+    backend = FaultyLookups()
     sq = engine(backend, lease=1.2, heartbeat_interval=0.2, release_expired_interval=0.1)
     await sq.start()
     canceled = await sq.build(jobs.Sleeps).enqueue(30)
@@ -345,23 +349,34 @@ async def test_a_job_claimed_after_renewals_hung_keeps_its_own_lease_and_claims_
     await sq.close()
 
 
-class SlowClaimReply(MemoryBackend):
-    """The next claim's reply arrives ``delay`` s after the claim ran; heartbeats fail from then on."""
+class Unreachable(MemoryBackend):
+    """``down``: heartbeats and the database clock fail (claims are not tried meanwhile)."""
+
+    down = False
+
+    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return await super().heartbeat(worker_id, leases, lease)
+
+    async def now(self) -> Any:
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return await super().now()
+
+
+class SlowClaimReply(Unreachable):
+    """The next claim's reply arrives ``delay`` s after the claim ran; the database is
+    unreachable from then on."""
 
     delay = 0.0
-    failing = False
 
     async def claim_and_start(self, queue: str, limit: int, worker_id: str, lease: float) -> Any:
         claimed = await super().claim_and_start(queue, limit, worker_id, lease)
         if claimed and self.delay:
             await asyncio.sleep(self.delay)
-            self.delay, self.failing = 0.0, True
+            self.delay, self.down = 0.0, True
         return claimed
-
-    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
-        if self.failing:
-            raise ConnectionError("database unreachable")
-        return await super().heartbeat(worker_id, leases, lease)
 
 
 async def test_a_job_is_fenced_by_its_own_claim_however_late_the_reply() -> None:
@@ -387,22 +402,6 @@ async def test_a_job_is_fenced_by_its_own_claim_however_late_the_reply() -> None
     await sq.close()
 
 
-class Unreachable(MemoryBackend):
-    """``down``: heartbeats and the database clock fail (claims are not tried meanwhile)."""
-
-    down = False
-
-    async def heartbeat(self, worker_id: str, leases: dict[int, str], lease: float | None) -> set[int]:  # type: ignore[override]
-        if self.down:
-            raise ConnectionError("database unreachable")
-        return await super().heartbeat(worker_id, leases, lease)
-
-    async def now(self) -> Any:
-        if self.down:
-            raise ConnectionError("database unreachable")
-        return await super().now()
-
-
 async def test_claims_stay_paused_until_the_database_answers_again() -> None:
     backend = Unreachable()
     sq = engine(backend, lease=2, heartbeat_interval=0.3, release_expired_interval=3600)
@@ -420,19 +419,10 @@ async def test_claims_stay_paused_until_the_database_answers_again() -> None:
     await sq.close()
 
 
-class HangingLookups(MemoryBackend):
-    hang = False
-
-    async def get_job(self, job_id: int) -> Any:
-        if self.hang:
-            await asyncio.sleep(3600)  # a half-open pooled connection
-        return await super().get_job(job_id)
-
-
 async def test_a_hanging_lookup_of_a_lost_job_neither_keeps_it_running_nor_stops_renewals() -> None:
     from sidequest._transitions import CANCEL
 
-    backend = HangingLookups()
+    backend = FaultyLookups()
     sq = engine(backend, lease=3, heartbeat_interval=0.5, release_expired_interval=3600)
     await sq.start()
     other = await sq.build(jobs.Sleeps).enqueue(30)

@@ -4,8 +4,8 @@
 it with uvicorn in the running event loop; ``serve(url)`` runs it standalone (blocking).
 """
 
-from ._security import is_loopback, parse_auth
+from ._security import check_exposure, parse_auth
 from ._server import Dashboard, serve
 from .app import create_app
 
-__all__ = ["Dashboard", "create_app", "is_loopback", "parse_auth", "serve"]
+__all__ = ["Dashboard", "check_exposure", "create_app", "parse_auth", "serve"]

@@ -7,6 +7,7 @@ import signal
 
 import click
 
+from .._errors import ConfigurationError
 from ._app import Target, connection_options, resolve_target, session
 from ._output import CliError
 from ._run import run_async
@@ -24,19 +25,24 @@ async def serve_dashboard(
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints the address once it listens."""
     try:
-        from sidequest_dashboard import Dashboard, is_loopback, parse_auth
+        from sidequest_dashboard import Dashboard, check_exposure, parse_auth
     except ImportError as exc:
         raise CliError("the dashboard is not installed: pip install 'sidequest[dashboard]'") from exc
-    user, _, password = (auth or "").partition(":")
-    if auth is not None and not (user and password):
-        raise CliError("--auth must be USER:PASSWORD, both parts non-empty (or SIDEQUEST_DASHBOARD_AUTH)")
-    credentials = parse_auth(auth)
-    if credentials is None and not insecure and not is_loopback(host):
+    # the dashboard's own checks, told in this command's options rather than its Python arguments
+    try:
+        credentials = parse_auth(auth)
+    except ConfigurationError:
+        raise CliError(
+            "--auth must be USER:PASSWORD, both parts non-empty (or SIDEQUEST_DASHBOARD_AUTH)"
+        ) from None
+    try:
+        check_exposure(host, credentials, insecure)
+    except ConfigurationError:
         raise CliError(
             f"refusing to serve the dashboard on {host!r} without authentication: anyone who can reach "
             "it could cancel and rerun jobs. Pass --auth USER:PASSWORD, --host 127.0.0.1, or --insecure "
             "if something in front of it (a proxy, a VPN) already protects it"
-        )
+        ) from None
     async with session(target) as sq:
         dashboard = Dashboard(sq, host, port, base_path, credentials, insecure, read_only=read_only)
         stopping = asyncio.Event()
